@@ -1,0 +1,25 @@
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SSMClient } from "@aws-sdk/client-ssm";
+
+export interface AwsClients {
+  s3: S3Client;
+  ssm: SSMClient;
+  logs: CloudWatchLogsClient;
+}
+
+/**
+ * The only place AWS clients are made. Credentials come from the SDK's default chain (env, profile,
+ * SSO) and are never read or stored by Deckhand; endpoints come from the standard
+ * AWS_ENDPOINT_URL_* variables, which is how the sandbox (or LocalStack, MinIO…) is reached.
+ */
+export function makeAwsClients(region: string): AwsClients {
+  const customS3Endpoint = Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL);
+  return {
+    // A custom S3 endpoint on localhost cannot do virtual-hosted buckets.
+    s3: new S3Client({ region, forcePathStyle: customS3Endpoint }),
+    // Adaptive retry backs off on ThrottlingException, which polling many hosts can hit.
+    ssm: new SSMClient({ region, retryMode: "adaptive", maxAttempts: 6 }),
+    logs: new CloudWatchLogsClient({ region, retryMode: "adaptive", maxAttempts: 6 }),
+  };
+}

@@ -1,0 +1,68 @@
+import {
+  CancelCommandCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  SendCommandCommand,
+  type CommandInvocation,
+  type SSMClient,
+} from "@aws-sdk/client-ssm";
+
+export interface SendScriptRequest {
+  instanceIds: string[];
+  script: string;
+  executionTimeoutSeconds: number;
+  comment: string;
+  cloudWatchLogGroup?: string;
+  s3Bucket?: string;
+  s3Prefix?: string;
+}
+
+/** One AWS-RunShellScript command for all hosts: the script is one element of `commands`, as in the runbooks. */
+export async function sendScript(ssm: SSMClient, request: SendScriptRequest): Promise<string> {
+  const result = await ssm.send(
+    new SendCommandCommand({
+      DocumentName: "AWS-RunShellScript",
+      InstanceIds: request.instanceIds,
+      Comment: request.comment.slice(0, 100), // SSM caps comments at 100 characters
+      Parameters: { commands: [request.script], executionTimeout: [String(request.executionTimeoutSeconds)] },
+      // Delivery timeout: a host that has not picked the command up within this is not coming.
+      TimeoutSeconds: 600,
+      ...(request.cloudWatchLogGroup
+        ? { CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: request.cloudWatchLogGroup } }
+        : {}),
+      ...(request.s3Bucket ? { OutputS3BucketName: request.s3Bucket, OutputS3KeyPrefix: request.s3Prefix?.replace(/\/$/, "") } : {}),
+    }),
+  );
+  const commandId = result.Command?.CommandId;
+  if (!commandId) throw new Error("SSM accepted the command but returned no CommandId");
+  return commandId;
+}
+
+/** Every host's invocation of a command in one call (paged only past 50 hosts). */
+export async function listInvocations(ssm: SSMClient, commandId: string): Promise<CommandInvocation[]> {
+  const invocations: CommandInvocation[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, Details: false, MaxResults: 50, NextToken: nextToken }));
+    invocations.push(...(page.CommandInvocations ?? []));
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return invocations;
+}
+
+export async function getInvocation(ssm: SSMClient, commandId: string, instanceId: string) {
+  return ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+}
+
+export async function cancelCommand(ssm: SSMClient, commandId: string, instanceIds?: string[]): Promise<void> {
+  await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: instanceIds }));
+}
+
+/** PingStatus per instance id (Online, ConnectionLost, Inactive); hosts SSM does not know are absent. */
+export async function describePing(ssm: SSMClient, instanceIds: string[]): Promise<Map<string, string>> {
+  const result = await ssm.send(
+    new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: instanceIds }] }),
+  );
+  return new Map((result.InstanceInformationList ?? []).map((info) => [info.InstanceId ?? "", info.PingStatus ?? "Unknown"]));
+}

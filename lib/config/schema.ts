@@ -1,0 +1,76 @@
+import { z } from "zod";
+
+// Strict patterns: these values end up inside a generated bash script (lib/remote quotes them as well).
+const instanceId = z.string().regex(/^(i|mi)-[0-9a-f]{8,17}$/, "must look like an EC2 instance id (i- followed by 8 or 17 hex digits)");
+const serviceName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be lowercase letters, digits, - or _");
+const composeName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, "must be a Docker Compose service name");
+const repoRelativePath = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.\/-]*$/, "must be a plain repo-relative path (letters, digits, _ . / -)")
+  .refine((p) => !p.split("/").some((part) => part === ".." || part === "."), "must not contain . or .. segments")
+  .transform((p) => p.replace(/\/+$/, ""));
+const absolutePath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9_.\/-]*$/, "must be an absolute path of letters, digits, _ . / -")
+  .refine((p) => !p.split("/").includes(".."), "must not contain .. segments");
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name");
+const keyPrefix = z
+  .string()
+  .regex(/^([A-Za-z0-9_.-]+\/)*$/, "must be empty or end with / and use letters, digits, _ . -");
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as ap-south-1");
+
+export const hostSchema = z.object({
+  instanceId,
+  name: z.string().min(1).max(64),
+});
+
+export const environmentSchema = z.object({
+  region,
+  bucket: bucketName,
+  prefix: keyPrefix.default("deployments/"),
+  retentionDays: z.number().int().positive().default(7),
+  hosts: z.array(hostSchema).min(1).max(50, "SSM takes at most 50 instance ids per command"),
+  repoPath: absolutePath,
+  composeDir: repoRelativePath.default("infra"),
+  fileOwner: z.string().regex(/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/, "must be user or user:group").default("ubuntu:ubuntu"),
+  executionTimeoutSeconds: z.number().int().min(30).max(172800).default(600),
+  output: z
+    .object({
+      cloudWatchLogGroup: z.string().regex(/^[A-Za-z0-9_.\/#-]{1,512}$/, "must be a CloudWatch log group name").optional(),
+      s3Bucket: bucketName.optional(),
+      s3Prefix: keyPrefix.optional(),
+    })
+    .default({}),
+  albUrl: z.url().optional(),
+});
+
+export const serviceSchema = z.object({
+  paths: z.array(repoRelativePath).min(1),
+  replace: z.array(repoRelativePath).default([]),
+  build: z.object({ command: z.string().min(1), dir: repoRelativePath.optional() }).optional(),
+  compose: z.array(composeName).default([]),
+});
+
+export const configSchema = z
+  .object({
+    repo: z.string().min(1),
+    bundleNamePrefix: z.string().regex(/^[A-Za-z0-9_-]{0,32}$/, "must be letters, digits, _ or -").default("acp_"),
+    environments: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "environment names are lowercase"), environmentSchema)
+      .refine((envs) => Object.keys(envs).length > 0, "needs at least one environment"),
+    services: z.record(serviceName, serviceSchema).refine((s) => Object.keys(s).length > 0, "needs at least one service"),
+  })
+  .superRefine((config, ctx) => {
+    for (const [name, service] of Object.entries(config.services)) {
+      service.replace.forEach((replaced, i) => {
+        if (!service.paths.some((p) => replaced === p || replaced.startsWith(p + "/"))) {
+          ctx.addIssue({ code: "custom", path: ["services", name, "replace", i], message: `"${replaced}" is not inside one of this service's paths` });
+        }
+      });
+    }
+  });
+
+export type DeckhandConfig = z.infer<typeof configSchema>;
+export type EnvironmentConfig = z.infer<typeof environmentSchema>;
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+export type HostConfig = z.infer<typeof hostSchema>;

@@ -1,0 +1,26 @@
+import { makeAwsClients, type AwsClients } from "../aws/clients";
+import type { LoadedConfig } from "../config/load";
+import type { Db } from "../history/db";
+
+/** What the orchestrator needs: the operator's config, the history database and AWS clients. */
+export interface DeployContext {
+  config: LoadedConfig;
+  db: Db;
+  aws(region: string): AwsClients;
+  /** How often the watcher polls SSM (ms); the first poll comes sooner. */
+  pollIntervalMs?: number;
+}
+
+export function createDeployContext(config: LoadedConfig, db: Db, options: { pollIntervalMs?: number } = {}): DeployContext {
+  const clients = new Map<string, AwsClients>();
+  return {
+    config,
+    db,
+    pollIntervalMs: options.pollIntervalMs,
+    aws(region) {
+      let found = clients.get(region);
+      if (!found) clients.set(region, (found = makeAwsClients(region)));
+      return found;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { checked, q, shellQuote } from "./shell";
+
+/** Everything the "compose" host profile needs to deploy one bundle (seeds/000's recipe, generalised). */
+export interface ComposeScriptInput {
+  deployLabel: string;
+  repoPath: string;
+  region: string;
+  bucket: string;
+  key: string;
+  sha256: string;
+  /** Repo-relative dirs removed before extraction (e.g. ui/dist). */
+  replace: string[];
+  /** Repo-relative paths the bundle carries, chowned after extraction. */
+  paths: string[];
+  owner: string;
+  composeDir: string;
+  composeServices: string[];
+}
+
+/**
+ * The bash script one SSM command runs on every host. Every value is validated against a strict
+ * pattern and single-quoted; the result is stored with the deploy exactly as sent.
+ */
+export function composeScript(input: ComposeScriptInput): string {
+  const label = q("label", input.deployLabel);
+  const bundleUrl = shellQuote(`s3://${checked("bucket", input.bucket)}/${checked("s3Key", input.key)}`);
+  const paths = input.paths.map((p) => q("relativePath", p)).join(" ");
+  const lines = [
+    "#!/bin/bash",
+    `# Deckhand: deploy ${label}`,
+    "set -euo pipefail",
+    `REPO=${q("absolutePath", input.repoPath)}`,
+    `BUNDLE_URL=${bundleUrl}`,
+    `EXPECTED_SHA256=${q("sha256", input.sha256)}`,
+    // A unique temp file: a leftover /tmp file from an earlier deploy must never be reused.
+    `TMP="$(mktemp /tmp/deckhand-bundle.XXXXXXXX)"`,
+    `trap 'rm -f "$TMP"' EXIT`,
+    `step() { echo "==> $*"; }`,
+    "",
+    `step "cd $REPO"`,
+    `cd "$REPO"`,
+    `step "download $BUNDLE_URL"`,
+    `aws s3 cp "$BUNDLE_URL" "$TMP" --region ${q("region", input.region)} --only-show-errors`,
+    `step "verify sha256 $EXPECTED_SHA256"`,
+    `ACTUAL_SHA256="$(sha256sum "$TMP" | cut -d' ' -f1)"`,
+    `if [ "$ACTUAL_SHA256" != "$EXPECTED_SHA256" ]; then`,
+    `  echo "sha256 mismatch: expected $EXPECTED_SHA256, got $ACTUAL_SHA256; nothing was extracted" >&2`,
+    `  exit 3`,
+    `fi`,
+  ];
+  for (const dir of input.replace) {
+    const quoted = q("relativePath", dir);
+    lines.push(`step "replace "${quoted}`, `sudo rm -rf -- ${quoted}`);
+  }
+  lines.push(
+    `step "extract into $REPO"`,
+    `sudo tar xzf "$TMP" -C "$REPO" --no-same-owner`,
+    `step "chown "${q("owner", input.owner)}" "${shellQuote(input.paths.join(" "))}`,
+    `sudo chown -R ${q("owner", input.owner)} -- ${paths}`,
+    `cd ${q("relativePath", input.composeDir)}`,
+  );
+  for (const service of input.composeServices) {
+    const s = q("composeService", service);
+    lines.push(
+      `step "docker compose build --no-cache "${s}`,
+      `sudo docker compose build --no-cache ${s}`,
+      `step "docker compose up -d --no-deps --force-recreate "${s}`,
+      `sudo docker compose up -d --no-deps --force-recreate ${s}`,
+    );
+  }
+  lines.push(`step "done: "${label}`, "");
+  return lines.join("\n");
+}

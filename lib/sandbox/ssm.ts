@@ -1,0 +1,432 @@
+// SSM Run Command stand-in: command and invocation state machine following the AWS API reference.
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { AwsError, type Operation, paginate } from "./awsJson";
+import type { Execution, SimulatedHost } from "./hosts";
+import type { LogStore } from "./logs";
+
+export const STDOUT_LIMIT = 24_000;
+export const STDERR_LIMIT = 8_000;
+export const PLUGIN_OUTPUT_LIMIT = 2_500;
+const PLUGIN_NAME = "aws:runShellScript";
+const DOCUMENT_NAME = "AWS-RunShellScript";
+const DEFAULT_LOG_GROUP = "/aws/ssm/AWS-RunShellScript";
+const ERROR_SEPARATOR = "\n----------ERROR-------\n";
+
+type InvocationStatus = "Pending" | "InProgress" | "Success" | "Cancelled" | "TimedOut" | "Failed" | "Cancelling";
+
+interface Invocation {
+  instanceId: string;
+  status: InvocationStatus;
+  statusDetails: string;
+  responseCode: number;
+  startedAt?: Date;
+  endedAt?: Date;
+  stdout: string;
+  stderr: string;
+  /** Output already shipped to CloudWatch Logs, per stream. */
+  flushed: { stdout: number; stderr: number };
+  execution?: Execution;
+  startTimer?: NodeJS.Timeout;
+  flushTimer?: NodeJS.Timeout;
+}
+
+interface Command {
+  commandId: string;
+  comment: string;
+  documentName: string;
+  parameters: Record<string, string[]>;
+  instanceIds: string[];
+  requestedAt: Date;
+  visibleAt: number;
+  timeoutSeconds: number;
+  executionTimeoutSeconds: number;
+  outputBucket: string;
+  outputPrefix: string;
+  logGroup?: string;
+  invocations: Map<string, Invocation>;
+}
+
+export interface SsmTiming {
+  pendingMs: number;
+  invisibleMs: number;
+  logFlushMs: number;
+}
+
+export interface SsmServiceOptions {
+  region: string;
+  s3Endpoint: string;
+  hosts: SimulatedHost[];
+  logs: LogStore;
+  timing: SsmTiming;
+  workRoot: string;
+  writeOutput(bucket: string, key: string, body: string): Promise<void>;
+}
+
+const TERMINAL: InvocationStatus[] = ["Success", "Cancelled", "TimedOut", "Failed"];
+const epochSeconds = (date: Date | undefined) => (date ? date.getTime() / 1000 : undefined);
+const isTerminal = (invocation: Invocation) => TERMINAL.includes(invocation.status);
+
+export class SsmService {
+  private commands = new Map<string, Command>();
+  private stopped = false;
+
+  constructor(private options: SsmServiceOptions) {}
+
+  private host(instanceId: string): SimulatedHost | undefined {
+    return this.options.hosts.find((h) => h.instanceId === instanceId);
+  }
+
+  operations(): Record<string, Operation> {
+    return {
+      SendCommand: (input) => this.sendCommand(input),
+      GetCommandInvocation: (input) => this.getCommandInvocation(input),
+      ListCommandInvocations: (input) => this.listCommandInvocations(input),
+      ListCommands: (input) => this.listCommands(input),
+      CancelCommand: (input) => this.cancelCommand(input),
+      DescribeInstanceInformation: (input) => this.describeInstanceInformation(input),
+    };
+  }
+
+  private sendCommand(input: Record<string, unknown>) {
+    if (input.DocumentName !== DOCUMENT_NAME) {
+      throw new AwsError("InvalidDocument", `Document with name ${String(input.DocumentName)} does not exist (the sandbox runs only ${DOCUMENT_NAME}).`);
+    }
+    const instanceIds = Array.isArray(input.InstanceIds) ? (input.InstanceIds as string[]) : [];
+    if (instanceIds.length === 0) throw new AwsError("ValidationException", "InstanceIds or Targets must be specified (the sandbox supports InstanceIds).");
+    if (instanceIds.length > 50) throw new AwsError("ValidationException", "Member must have length less than or equal to 50");
+    for (const id of instanceIds) {
+      if (!this.host(id)) throw new AwsError("InvalidInstanceId", `Instances [[${id}]] not in a valid state for account 000000000000`);
+    }
+    const parameters = (input.Parameters ?? {}) as Record<string, string[]>;
+    if (!Array.isArray(parameters.commands) || parameters.commands.length === 0) {
+      throw new AwsError("InvalidParameters", "Parameter \"commands\" is required.");
+    }
+    const executionTimeout = Number(parameters.executionTimeout?.[0] ?? 3600);
+    if (!Number.isInteger(executionTimeout) || executionTimeout < 1 || executionTimeout > 172800) {
+      throw new AwsError("InvalidParameters", "Parameter \"executionTimeout\" must be an integer between 1 and 172800.");
+    }
+    const cloudWatch = input.CloudWatchOutputConfig as { CloudWatchLogGroupName?: string; CloudWatchOutputEnabled?: boolean } | undefined;
+    const now = new Date();
+    const command: Command = {
+      commandId: randomUUID(),
+      comment: typeof input.Comment === "string" ? input.Comment : "",
+      documentName: DOCUMENT_NAME,
+      parameters,
+      instanceIds: [...new Set(instanceIds)],
+      requestedAt: now,
+      visibleAt: now.getTime() + this.options.timing.invisibleMs,
+      timeoutSeconds: typeof input.TimeoutSeconds === "number" ? input.TimeoutSeconds : 3600,
+      executionTimeoutSeconds: executionTimeout,
+      outputBucket: typeof input.OutputS3BucketName === "string" ? input.OutputS3BucketName : "",
+      outputPrefix: typeof input.OutputS3KeyPrefix === "string" ? input.OutputS3KeyPrefix : "",
+      logGroup: cloudWatch?.CloudWatchOutputEnabled ? cloudWatch.CloudWatchLogGroupName || DEFAULT_LOG_GROUP : undefined,
+      invocations: new Map(),
+    };
+    for (const instanceId of command.instanceIds) {
+      const invocation: Invocation = {
+        instanceId,
+        status: "Pending",
+        statusDetails: "Pending",
+        responseCode: -1,
+        stdout: "",
+        stderr: "",
+        flushed: { stdout: 0, stderr: 0 },
+      };
+      invocation.startTimer = setTimeout(() => this.deliver(command, invocation), this.options.timing.pendingMs);
+      command.invocations.set(instanceId, invocation);
+    }
+    this.commands.set(command.commandId, command);
+    return { Command: this.describeCommand(command) };
+  }
+
+  private deliver(command: Command, invocation: Invocation): void {
+    if (this.stopped || invocation.status !== "Pending") return;
+    const host = this.host(invocation.instanceId)!;
+    if (host.faults.has("offline")) {
+      invocation.status = "Failed";
+      invocation.statusDetails = "Undeliverable";
+      invocation.endedAt = new Date();
+      return;
+    }
+    invocation.status = "InProgress";
+    invocation.statusDetails = "InProgress";
+    invocation.startedAt = new Date();
+    const script = command.parameters.commands!.join("\n");
+    invocation.execution = host.execute(script, {
+      workDir: path.join(this.options.workRoot, invocation.instanceId, command.commandId),
+      timeoutMs: command.executionTimeoutSeconds * 1000,
+      onStdout: (chunk) => (invocation.stdout += chunk),
+      onStderr: (chunk) => (invocation.stderr += chunk),
+    });
+    if (command.logGroup) {
+      invocation.flushTimer = setInterval(() => this.flushLogs(command, invocation, false), this.options.timing.logFlushMs);
+    }
+    void invocation.execution.done.then(async ({ exitCode, reason }) => {
+      clearInterval(invocation.flushTimer);
+      this.flushLogs(command, invocation, true);
+      await this.uploadOutput(command, invocation);
+      invocation.responseCode = exitCode;
+      invocation.endedAt = new Date();
+      if (reason === "cancelled") [invocation.status, invocation.statusDetails] = ["Cancelled", "Cancelled"];
+      else if (reason === "timeout") [invocation.status, invocation.statusDetails] = ["TimedOut", "Execution Timed Out"];
+      else if (exitCode === 0) [invocation.status, invocation.statusDetails] = ["Success", "Success"];
+      else [invocation.status, invocation.statusDetails] = ["Failed", "Failed"];
+    });
+  }
+
+  /** Ship complete new lines (all remaining text at the end), like the agent's periodic CloudWatch upload. */
+  private flushLogs(command: Command, invocation: Invocation, final: boolean): void {
+    if (!command.logGroup) return;
+    for (const stream of ["stdout", "stderr"] as const) {
+      const text = invocation[stream];
+      const from = invocation.flushed[stream];
+      const to = final ? text.length : text.lastIndexOf("\n") + 1;
+      if (to <= from) continue;
+      const lines = text.slice(from, to).replace(/\n$/, "").split("\n");
+      this.options.logs.append(command.logGroup, `${command.commandId}/${invocation.instanceId}/aws-runShellScript/${stream}`, lines);
+      invocation.flushed[stream] = to;
+    }
+  }
+
+  private outputKey(command: Command, instanceId: string, stream: "stdout" | "stderr"): string {
+    const prefix = command.outputPrefix.replace(/\/+$/, "");
+    return [prefix, command.commandId, instanceId, "awsrunShellScript", "0.awsrunShellScript", stream].filter(Boolean).join("/");
+  }
+
+  private outputUrl(command: Command, instanceId: string, stream: "stdout" | "stderr"): string {
+    if (!command.outputBucket) return "";
+    return `${this.options.s3Endpoint}/${command.outputBucket}/${this.outputKey(command, instanceId, stream)}`;
+  }
+
+  private async uploadOutput(command: Command, invocation: Invocation): Promise<void> {
+    if (!command.outputBucket || this.stopped) return;
+    try {
+      await this.options.writeOutput(command.outputBucket, this.outputKey(command, invocation.instanceId, "stdout"), invocation.stdout);
+      await this.options.writeOutput(command.outputBucket, this.outputKey(command, invocation.instanceId, "stderr"), invocation.stderr);
+    } catch (error) {
+      invocation.stderr += `\nfailed to upload output to S3: ${(error as Error).message}`;
+    }
+  }
+
+  private findCommand(commandId: unknown): Command {
+    const command = typeof commandId === "string" ? this.commands.get(commandId) : undefined;
+    if (!command) throw new AwsError("InvalidCommandId", `Command ${String(commandId)} does not exist.`);
+    return command;
+  }
+
+  private visibleCommands(): Command[] {
+    const now = Date.now();
+    return [...this.commands.values()].filter((c) => c.visibleAt <= now);
+  }
+
+  private getCommandInvocation(input: Record<string, unknown>) {
+    const command = typeof input.CommandId === "string" ? this.commands.get(input.CommandId) : undefined;
+    const invocation = command && typeof input.InstanceId === "string" ? command.invocations.get(input.InstanceId) : undefined;
+    // Eventual consistency: a fresh command is not yet readable.
+    if (!command || !invocation || command.visibleAt > Date.now()) {
+      throw new AwsError("InvocationDoesNotExist", "An error occurred (InvocationDoesNotExist) when calling the GetCommandInvocation operation");
+    }
+    if (input.PluginName !== undefined && input.PluginName !== PLUGIN_NAME && input.PluginName !== "runShellScript") {
+      throw new AwsError("InvalidPluginName", `Plugin ${String(input.PluginName)} is not in the document.`);
+    }
+    const ended = isTerminal(invocation);
+    return {
+      CommandId: command.commandId,
+      InstanceId: invocation.instanceId,
+      Comment: command.comment,
+      DocumentName: command.documentName,
+      DocumentVersion: "$DEFAULT",
+      PluginName: PLUGIN_NAME,
+      ResponseCode: invocation.responseCode,
+      ExecutionStartDateTime: invocation.startedAt?.toISOString() ?? "",
+      ExecutionElapsedTime: invocation.startedAt ? `PT${(((invocation.endedAt ?? new Date()).getTime() - invocation.startedAt.getTime()) / 1000).toFixed(3)}S` : "",
+      ExecutionEndDateTime: invocation.endedAt && invocation.startedAt ? invocation.endedAt.toISOString() : "",
+      Status: invocation.status,
+      StatusDetails: invocation.statusDetails,
+      StandardOutputContent: ended ? invocation.stdout.slice(0, STDOUT_LIMIT) : "",
+      StandardOutputUrl: this.outputUrl(command, invocation.instanceId, "stdout"),
+      StandardErrorContent: ended ? invocation.stderr.slice(0, STDERR_LIMIT) : "",
+      StandardErrorUrl: this.outputUrl(command, invocation.instanceId, "stderr"),
+      CloudWatchOutputConfig: this.cloudWatchConfig(command),
+    };
+  }
+
+  private cloudWatchConfig(command: Command) {
+    return { CloudWatchLogGroupName: command.logGroup ?? "", CloudWatchOutputEnabled: Boolean(command.logGroup) };
+  }
+
+  private pluginOutput(invocation: Invocation): string {
+    if (!isTerminal(invocation)) return "";
+    const combined = invocation.stderr ? invocation.stdout + ERROR_SEPARATOR + invocation.stderr : invocation.stdout;
+    return combined.slice(0, PLUGIN_OUTPUT_LIMIT);
+  }
+
+  private listCommandInvocations(input: Record<string, unknown>) {
+    let commands: Command[];
+    if (input.CommandId !== undefined) {
+      const command = this.findCommand(input.CommandId);
+      commands = command.visibleAt <= Date.now() ? [command] : [];
+    } else {
+      commands = this.visibleCommands().reverse();
+    }
+    const rows = commands.flatMap((command) =>
+      [...command.invocations.values()]
+        .filter((invocation) => input.InstanceId === undefined || invocation.instanceId === input.InstanceId)
+        .map((invocation) => ({ command, invocation })),
+    );
+    const { page, nextToken } = paginate(rows, input.MaxResults, input.NextToken, 50);
+    return {
+      CommandInvocations: page.map(({ command, invocation }) => ({
+        CommandId: command.commandId,
+        InstanceId: invocation.instanceId,
+        InstanceName: this.host(invocation.instanceId)?.name ?? "",
+        Comment: command.comment,
+        DocumentName: command.documentName,
+        DocumentVersion: "$DEFAULT",
+        RequestedDateTime: epochSeconds(command.requestedAt),
+        Status: invocation.status,
+        StatusDetails: invocation.statusDetails,
+        TraceOutput: "",
+        StandardOutputUrl: this.outputUrl(command, invocation.instanceId, "stdout"),
+        StandardErrorUrl: this.outputUrl(command, invocation.instanceId, "stderr"),
+        CommandPlugins:
+          input.Details === true
+            ? [
+                {
+                  Name: PLUGIN_NAME,
+                  Status: invocation.status,
+                  StatusDetails: invocation.statusDetails,
+                  ResponseCode: invocation.responseCode,
+                  ResponseStartDateTime: epochSeconds(invocation.startedAt),
+                  ResponseFinishDateTime: epochSeconds(isTerminal(invocation) ? invocation.endedAt : undefined),
+                  Output: this.pluginOutput(invocation),
+                  StandardOutputUrl: this.outputUrl(command, invocation.instanceId, "stdout"),
+                  StandardErrorUrl: this.outputUrl(command, invocation.instanceId, "stderr"),
+                  OutputS3Region: this.options.region,
+                  OutputS3BucketName: command.outputBucket,
+                  OutputS3KeyPrefix: command.outputPrefix,
+                },
+              ]
+            : [],
+        ServiceRole: "",
+        NotificationConfig: { NotificationArn: "", NotificationEvents: [], NotificationType: "" },
+        CloudWatchOutputConfig: this.cloudWatchConfig(command),
+      })),
+      NextToken: nextToken,
+    };
+  }
+
+  /** Command-level status per the API reference (MaxErrors 0: the first error decides). */
+  private commandStatus(command: Command): { Status: string; StatusDetails: string } {
+    const invocations = [...command.invocations.values()];
+    const cancelling = invocations.some((i) => i.status === "Cancelling");
+    if (invocations.every((i) => i.status === "Pending")) return { Status: "Pending", StatusDetails: "Pending" };
+    if (!invocations.every(isTerminal)) {
+      return cancelling ? { Status: "Cancelling", StatusDetails: "Cancelling" } : { Status: "InProgress", StatusDetails: "InProgress" };
+    }
+    const delivered = invocations.filter((i) => i.statusDetails !== "Undeliverable");
+    if (delivered.length === 0) return { Status: "Failed", StatusDetails: "Undeliverable" };
+    if (delivered.some((i) => i.status === "Cancelled")) return { Status: "Cancelled", StatusDetails: "Cancelled" };
+    if (delivered.some((i) => i.status === "Failed")) return { Status: "Failed", StatusDetails: "Failed" };
+    if (delivered.some((i) => i.status === "TimedOut")) return { Status: "TimedOut", StatusDetails: "Execution Timed Out" };
+    return { Status: "Success", StatusDetails: "Success" };
+  }
+
+  private describeCommand(command: Command) {
+    const invocations = [...command.invocations.values()];
+    return {
+      CommandId: command.commandId,
+      DocumentName: command.documentName,
+      DocumentVersion: "$DEFAULT",
+      Comment: command.comment,
+      ExpiresAfter: epochSeconds(new Date(command.requestedAt.getTime() + (command.timeoutSeconds + command.executionTimeoutSeconds) * 1000)),
+      Parameters: command.parameters,
+      InstanceIds: command.instanceIds,
+      Targets: [],
+      RequestedDateTime: epochSeconds(command.requestedAt),
+      ...this.commandStatus(command),
+      OutputS3Region: this.options.region,
+      OutputS3BucketName: command.outputBucket,
+      OutputS3KeyPrefix: command.outputPrefix,
+      MaxConcurrency: "50",
+      MaxErrors: "0",
+      TargetCount: invocations.length,
+      CompletedCount: invocations.filter(isTerminal).length,
+      ErrorCount: invocations.filter((i) => i.status === "Failed" || i.status === "TimedOut").length,
+      DeliveryTimedOutCount: 0,
+      ServiceRole: "",
+      NotificationConfig: { NotificationArn: "", NotificationEvents: [], NotificationType: "" },
+      CloudWatchOutputConfig: this.cloudWatchConfig(command),
+      TimeoutSeconds: command.timeoutSeconds,
+    };
+  }
+
+  private listCommands(input: Record<string, unknown>) {
+    let commands: Command[];
+    if (input.CommandId !== undefined) commands = [this.findCommand(input.CommandId)];
+    else commands = [...this.commands.values()].reverse();
+    if (typeof input.InstanceId === "string") commands = commands.filter((c) => c.instanceIds.includes(input.InstanceId as string));
+    const { page, nextToken } = paginate(commands, input.MaxResults, input.NextToken, 50);
+    return { Commands: page.map((c) => this.describeCommand(c)), NextToken: nextToken };
+  }
+
+  private cancelCommand(input: Record<string, unknown>) {
+    const command = this.findCommand(input.CommandId);
+    const targets = Array.isArray(input.InstanceIds) && input.InstanceIds.length ? (input.InstanceIds as string[]) : command.instanceIds;
+    for (const instanceId of targets) {
+      const invocation = command.invocations.get(instanceId);
+      if (!invocation || isTerminal(invocation)) continue;
+      if (invocation.status === "Pending") {
+        clearTimeout(invocation.startTimer);
+        Object.assign(invocation, { status: "Cancelled", statusDetails: "Cancelled", endedAt: new Date() });
+      } else if (invocation.execution) {
+        // The agent kills the process group; the invocation stays Cancelling until the script is gone.
+        invocation.status = "Cancelling";
+        invocation.statusDetails = "Cancelling";
+        invocation.execution.cancel();
+      }
+    }
+    return {};
+  }
+
+  private describeInstanceInformation(input: Record<string, unknown>) {
+    const wanted = new Set<string>();
+    const filters = [
+      ...((input.InstanceInformationFilterList as { key: string; valueSet: string[] }[] | undefined) ?? []).map((f) => ({ key: f.key, values: f.valueSet })),
+      ...((input.Filters as { Key: string; Values: string[] }[] | undefined) ?? []).map((f) => ({ key: f.Key, values: f.Values })),
+    ];
+    const pingFilter = filters.find((f) => f.key === "PingStatus")?.values;
+    for (const filter of filters) if (filter.key === "InstanceIds") filter.values.forEach((v) => wanted.add(v));
+    const rows = this.options.hosts
+      .filter((h) => wanted.size === 0 || wanted.has(h.instanceId))
+      .map((host, index) => ({
+        InstanceId: host.instanceId,
+        PingStatus: host.faults.has("offline") ? "ConnectionLost" : "Online",
+        LastPingDateTime: Date.now() / 1000 - (host.faults.has("offline") ? 600 : 5),
+        AgentVersion: "3.3.1142.0",
+        IsLatestVersion: true,
+        PlatformType: "Linux",
+        PlatformName: "Ubuntu",
+        PlatformVersion: "22.04",
+        ResourceType: "EC2Instance",
+        IPAddress: `10.0.1.${11 + index}`,
+        ComputerName: `ip-10-0-1-${11 + index}.${this.options.region}.compute.internal`,
+        Name: host.name,
+      }))
+      .filter((row) => !pingFilter || pingFilter.includes(row.PingStatus));
+    const { page, nextToken } = paginate(rows, input.MaxResults, input.NextToken, 50);
+    return { InstanceInformationList: page, NextToken: nextToken };
+  }
+
+  /** Stop timers and running scripts (the hosts kill the process groups). */
+  stop(): void {
+    this.stopped = true;
+    for (const command of this.commands.values()) {
+      for (const invocation of command.invocations.values()) {
+        clearTimeout(invocation.startTimer);
+        clearInterval(invocation.flushTimer);
+      }
+    }
+  }
+}
