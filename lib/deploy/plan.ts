@@ -1,5 +1,4 @@
 import type { LoadedConfig } from "../config/load";
-import type { EnvironmentConfig } from "../config/schema";
 import { bundleLabel } from "../bundle/naming";
 
 export class PlanError extends Error {
@@ -13,14 +12,24 @@ export interface BuildStep {
   cwd: string;
 }
 
-/** What a deploy of some services means: one bundle, the paths in it, and the containers to rebuild. */
-export interface DeployPlan {
-  environment: string;
+/** The services' part of a config that decides a deploy's shape (plain data, also used by the UI). */
+export interface ServiceShape {
+  paths: string[];
+  replace: string[];
+  compose: string[];
+}
+
+/** What deploying some services means: one bundle, the paths in it, and the containers to rebuild. */
+export interface DeployShape {
   services: string[];
   label: string;
   paths: string[];
   replace: string[];
   composeServices: string[];
+}
+
+export interface DeployPlan extends DeployShape {
+  environment: string;
   builds: BuildStep[];
 }
 
@@ -32,28 +41,32 @@ function withoutNested(paths: string[]): string[] {
   return sorted.filter((p) => !sorted.some((other) => other !== p && p.startsWith(other + "/")));
 }
 
-export function planDeploy(config: LoadedConfig, environment: string, services: string[]): DeployPlan {
-  if (!config.environments[environment]) throw new PlanError(`No environment "${environment}" in ${config.file}`);
-  if (services.length === 0) throw new PlanError("Pick at least one service to deploy.");
-  const chosen = unique(services).sort();
-  for (const name of chosen) {
-    if (!config.services[name]) throw new PlanError(`No service "${name}" in ${config.file} (known: ${Object.keys(config.services).join(", ")})`);
-  }
-  const definitions = chosen.map((name) => config.services[name]);
+/** UI-only, one service or several: all one mechanism, the union of what the chosen services own. */
+export function deployShape(services: Record<string, ServiceShape>, chosen: string[]): DeployShape {
+  const names = unique(chosen).sort();
+  const definitions = names.map((name) => services[name]);
   return {
-    environment,
-    services: chosen,
-    label: bundleLabel(chosen),
+    services: names,
+    label: bundleLabel(names),
     paths: withoutNested(definitions.flatMap((s) => s.paths)),
     replace: unique(definitions.flatMap((s) => s.replace)).sort(),
     composeServices: unique(definitions.flatMap((s) => s.compose)),
-    builds: chosen.flatMap((name) => {
+  };
+}
+
+export function planDeploy(config: LoadedConfig, environment: string, services: string[]): DeployPlan {
+  if (!config.environments[environment]) throw new PlanError(`No environment "${environment}" in ${config.file}`);
+  if (services.length === 0) throw new PlanError("Pick at least one service to deploy.");
+  for (const name of services) {
+    if (!config.services[name]) throw new PlanError(`No service "${name}" in ${config.file} (known: ${Object.keys(config.services).join(", ")})`);
+  }
+  const shape = deployShape(config.services, services);
+  return {
+    ...shape,
+    environment,
+    builds: shape.services.flatMap((name) => {
       const build = config.services[name].build;
       return build ? [{ service: name, command: build.command, cwd: build.dir ? `${config.repo}/${build.dir}` : config.repo }] : [];
     }),
   };
-}
-
-export function hostsOf(environment: EnvironmentConfig) {
-  return environment.hosts.map((h) => ({ instanceId: h.instanceId, name: h.name }));
 }

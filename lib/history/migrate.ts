@@ -2,7 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 
-export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, "../../prisma/migrations");
+// Resolved from the working directory (the repo root for npm scripts, tests and the server): inside
+// Next's server bundle import.meta points into .next/, not at this file.
+export const MIGRATIONS_DIR = path.resolve(process.env.DECKHAND_MIGRATIONS ?? "prisma/migrations");
 
 /**
  * Applies prisma/migrations/<stamp>_<name>/migration.sql in order, once each, recording them in

@@ -1,0 +1,33 @@
+"use server";
+
+import { z } from "zod";
+import { cancelDeploy, confirmDeploy, startDeploy } from "@/lib/deploy/deploy";
+import { runAction } from "@/lib/server/action";
+import { requireContext } from "@/lib/server/deckhand";
+import { setSandboxFault } from "@/lib/server/sandbox-control";
+
+const deployId = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, "not a deploy id");
+
+export async function startDeployAction(input: unknown) {
+  return runAction(
+    z.object({ environment: z.string().min(1), services: z.array(z.string().min(1)).min(1, "pick at least one service"), reviewScript: z.boolean().default(false) }),
+    input,
+    async (request) => ({ deployId: await startDeploy(await requireContext(), request) }),
+  );
+}
+
+export async function confirmDeployAction(input: unknown) {
+  return runAction(z.object({ deployId }), input, async ({ deployId }) => confirmDeploy(await requireContext(), deployId));
+}
+
+export async function cancelDeployAction(input: unknown) {
+  return runAction(z.object({ deployId }), input, async ({ deployId }) => cancelDeploy(await requireContext(), deployId));
+}
+
+export async function setSandboxFaultAction(input: unknown) {
+  return runAction(
+    z.object({ instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/), fault: z.enum(["offline", "fail-next", "slow", "hang", "dns", "stale"]), on: z.boolean() }),
+    input,
+    async ({ instanceId, fault, on }) => setSandboxFault(instanceId, fault, on),
+  );
+}

@@ -1,0 +1,7 @@
+import { loadHistory } from "@/lib/server/queries";
+
+export const dynamic = "force-dynamic";
+
+export async function GET() {
+  return Response.json(await loadHistory());
+}

@@ -1,0 +1,172 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useMemo, useState, useTransition } from "react";
+import { startDeployAction } from "@/app/actions";
+import { deployShape } from "@/lib/deploy/plan";
+import type { EnvironmentView, OverviewView, ServiceView } from "@/lib/deploy/views";
+import { fetchJson } from "./fetch-json";
+import { DeployList } from "./deploy-list";
+import { SandboxPanel } from "./sandbox-panel";
+import { StatusBadge } from "./status-badge";
+import { Time } from "./time";
+
+export function Dashboard() {
+  const overview = useQuery({ queryKey: ["overview"], queryFn: () => fetchJson<OverviewView>("/api/overview"), refetchInterval: 3000 });
+
+  if (overview.isPending) return <p className="text-slate-500">Loading…</p>;
+  if (overview.isError) return <ErrorBox title="Deckhand cannot load its overview" message={overview.error.message} />;
+  const data = overview.data;
+  if (data.configError) return <ErrorBox title="Configuration problem" message={data.configError} />;
+
+  return (
+    <div className="space-y-8">
+      {data.environments.map((environment) => (
+        <EnvironmentSection key={environment.name} environment={environment} services={data.services} />
+      ))}
+      {data.sandbox && <SandboxPanel />}
+      <section>
+        <div className="mb-2 flex items-baseline justify-between">
+          <h2 className="text-lg font-semibold">Recent deploys</h2>
+          <Link href="/history" className="text-sm text-sky-700 hover:underline">
+            All history →
+          </Link>
+        </div>
+        <DeployList deploys={data.recent} />
+      </section>
+    </div>
+  );
+}
+
+export function ErrorBox({ title, message }: { title: string; message: string }) {
+  return (
+    <div role="alert" className="rounded-lg border border-red-300 bg-red-50 p-4 text-red-900">
+      <p className="font-semibold">{title}</p>
+      <p className="mt-1 whitespace-pre-wrap font-mono text-sm">{message}</p>
+    </div>
+  );
+}
+
+function EnvironmentSection({ environment, services }: { environment: EnvironmentView; services: ServiceView[] }) {
+  return (
+    <section className="space-y-4" data-testid={`environment-${environment.name}`}>
+      <div className="flex flex-wrap items-baseline gap-x-4 gap-y-1">
+        <h1 className="text-2xl font-semibold">{environment.name}</h1>
+        <span className="text-sm text-slate-600">
+          {environment.region} · s3://{environment.bucket}/{environment.prefix} · output: {environment.liveOutput ? "live (CloudWatch Logs)" : "at the end (SSM inline)"}
+          {environment.s3Output ? " + full copy in S3" : ""}
+        </span>
+      </div>
+      {environment.pingError && <ErrorBox title="SSM" message={environment.pingError} />}
+      <HostTable environment={environment} />
+      <DeployForm environment={environment} services={services} />
+    </section>
+  );
+}
+
+function HostTable({ environment }: { environment: EnvironmentView }) {
+  return (
+    <table className="w-full overflow-hidden rounded-lg bg-white text-sm shadow-sm ring-1 ring-slate-200">
+      <thead className="bg-slate-100 text-left text-slate-600">
+        <tr>
+          <th className="px-3 py-2">Host</th>
+          <th className="px-3 py-2">Instance</th>
+          <th className="px-3 py-2">SSM agent</th>
+          <th className="px-3 py-2">Last deploy</th>
+          <th className="px-3 py-2">Status</th>
+        </tr>
+      </thead>
+      <tbody>
+        {environment.hosts.map((host) => (
+          <tr key={host.instanceId} className="border-t border-slate-100" data-testid={`host-row-${host.instanceId}`}>
+            <td className="px-3 py-2 font-medium">{host.name}</td>
+            <td className="px-3 py-2 font-mono text-xs">{host.instanceId}</td>
+            <td className="px-3 py-2">{host.ping ? <StatusBadge status={host.ping} /> : <span className="text-slate-400">unknown</span>}</td>
+            <td className="px-3 py-2">
+              {host.last ? (
+                <Link href={`/deploys/${host.last.deployId}`} className="text-sky-700 hover:underline">
+                  {host.last.label} · <Time iso={host.last.at} />
+                </Link>
+              ) : (
+                <span className="text-slate-400">none recorded</span>
+              )}
+            </td>
+            <td className="px-3 py-2">{host.last ? <StatusBadge status={host.last.status} /> : null}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function DeployForm({ environment, services }: { environment: EnvironmentView; services: ServiceView[] }) {
+  const router = useRouter();
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [reviewScript, setReviewScript] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [pending, startTransition] = useTransition();
+  const byName = useMemo(() => Object.fromEntries(services.map((s) => [s.name, s])), [services]);
+  const shape = chosen.length > 0 ? deployShape(byName, chosen) : null;
+  const builds = chosen.map((name) => byName[name]).filter((s) => s.build);
+
+  const toggle = (name: string) => setChosen((current) => (current.includes(name) ? current.filter((n) => n !== name) : [...current, name]));
+  const deploy = () =>
+    startTransition(async () => {
+      setError(null);
+      const result = await startDeployAction({ environment: environment.name, services: chosen, reviewScript });
+      if (result.ok) router.push(`/deploys/${result.data.deployId}`);
+      else setError(result.error);
+    });
+
+  return (
+    <div className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
+      <h2 className="mb-3 font-semibold">Deploy to {environment.name}</h2>
+      <fieldset className="flex flex-wrap gap-3" aria-label="Services">
+        {services.map((service) => (
+          <label key={service.name} className={`flex cursor-pointer items-center gap-2 rounded-md border px-3 py-2 text-sm ${chosen.includes(service.name) ? "border-sky-500 bg-sky-50" : "border-slate-200"}`}>
+            <input type="checkbox" name="service" value={service.name} checked={chosen.includes(service.name)} onChange={() => toggle(service.name)} />
+            <span className="font-medium">{service.name}</span>
+            <span className="font-mono text-xs text-slate-500">{service.paths.join(" ")}</span>
+          </label>
+        ))}
+      </fieldset>
+      {shape && (
+        <dl className="mt-4 grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm" data-testid="deploy-shape">
+          <dt className="text-slate-500">Shape</dt>
+          <dd>{shape.services.length > 1 ? "several services" : shape.services[0] === "ui" ? "UI-only" : "one service"} · bundle label <code>{shape.label}</code></dd>
+          <dt className="text-slate-500">Bundle carries</dt>
+          <dd className="font-mono text-xs">{shape.paths.join("  ")}</dd>
+          <dt className="text-slate-500">Replaced whole</dt>
+          <dd className="font-mono text-xs">{shape.replace.join("  ") || "—"}</dd>
+          <dt className="text-slate-500">Rebuilt on each host</dt>
+          <dd className="font-mono text-xs">{shape.composeServices.join("  ") || "—"} (the rest of the stack stays up)</dd>
+          <dt className="text-slate-500">Local build first</dt>
+          <dd className="font-mono text-xs">{builds.map((s) => s.build).join("; ") || "—"}</dd>
+          <dt className="text-slate-500">Hosts</dt>
+          <dd>{environment.hosts.map((h) => h.name).join(", ")}</dd>
+        </dl>
+      )}
+      <div className="mt-4 flex items-center gap-4">
+        <button
+          type="button"
+          onClick={deploy}
+          disabled={!shape || pending}
+          className="rounded-md bg-sky-700 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-sky-800 disabled:cursor-not-allowed disabled:bg-slate-300"
+        >
+          {pending ? "Starting…" : "Deploy"}
+        </button>
+        <label className="flex items-center gap-2 text-sm text-slate-600">
+          <input type="checkbox" checked={reviewScript} onChange={(e) => setReviewScript(e.target.checked)} />
+          Review the host script before it is sent
+        </label>
+      </div>
+      {error && (
+        <p role="alert" className="mt-3 whitespace-pre-wrap rounded bg-red-50 p-2 text-sm text-red-800">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../config/load";
+import { PlanError, planDeploy } from "./plan";
+
+const config = parseConfig(
+  {
+    repo: "/repo",
+    environments: { prod: { region: "ap-south-1", bucket: "deploys-bucket", hosts: [{ instanceId: "i-0123456789abcdef0", name: "EC2 a" }], repoPath: "/home/ubuntu/aegis" } },
+    services: {
+      ui: { paths: ["ui/dist", "ui/nginx.conf"], replace: ["ui/dist"], build: { command: "npm run build", dir: "ui" }, compose: ["ui"] },
+      audit: { paths: ["services/audit"], compose: ["audit"] },
+      gateway: { paths: ["services/gateway", "ui/nginx.conf"], compose: ["gateway"] },
+    },
+  },
+  "/repo/deckhand.config.json",
+);
+
+describe("deploy plan", () => {
+  it("UI-only: dist replaced, local build first", () => {
+    expect(planDeploy(config, "prod", ["ui"])).toEqual({
+      environment: "prod",
+      services: ["ui"],
+      label: "ui",
+      paths: ["ui/dist", "ui/nginx.conf"],
+      replace: ["ui/dist"],
+      composeServices: ["ui"],
+      builds: [{ service: "ui", command: "npm run build", cwd: "/repo/ui" }],
+    });
+  });
+
+  it("one service", () => {
+    expect(planDeploy(config, "prod", ["audit"])).toMatchObject({ label: "audit", paths: ["services/audit"], replace: [], composeServices: ["audit"], builds: [] });
+  });
+
+  it("several: union of paths without duplicates, every compose service", () => {
+    expect(planDeploy(config, "prod", ["gateway", "audit", "audit"])).toMatchObject({
+      services: ["audit", "gateway"],
+      label: "multi",
+      paths: ["services/audit", "services/gateway", "ui/nginx.conf"],
+      composeServices: ["audit", "gateway"],
+    });
+  });
+
+  it("refuses unknown services and environments, naming the file", () => {
+    expect(() => planDeploy(config, "prod", ["billing"])).toThrow(PlanError);
+    expect(() => planDeploy(config, "prod", ["billing"])).toThrow(/deckhand.config.json/);
+    expect(() => planDeploy(config, "staging", ["audit"])).toThrow(/No environment "staging"/);
+    expect(() => planDeploy(config, "prod", [])).toThrow(/at least one/);
+  });
+});

@@ -1,0 +1,157 @@
+import type { Deploy, DeployEvent, HostRun, OutputChunk } from "../generated/prisma/client";
+import { ACTIVE_DEPLOY_STATUSES, type DeployStatus } from "./status";
+
+/** JSON shapes the UI reads: plain data, dates as ISO strings, no Prisma types leaking out. */
+
+export interface HostRunView {
+  id: string;
+  attempt: number;
+  instanceId: string;
+  hostName: string;
+  status: string;
+  statusDetails: string | null;
+  responseCode: number | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  startedAt: string;
+  finishedAt: string | null;
+  live: { id: number; stream: string; text: string; at: string }[];
+}
+
+export interface DeployEventView {
+  id: number;
+  phase: string;
+  message: string;
+  bytes: number | null;
+  total: number | null;
+  at: string;
+}
+
+export interface DeploySummaryView {
+  id: string;
+  environment: string;
+  kind: string;
+  services: string[];
+  label: string;
+  bundleKey: string;
+  status: string;
+  createdBy: string;
+  createdAt: string;
+  finishedAt: string | null;
+  hosts: { hostName: string; status: string }[];
+}
+
+export interface DeployView extends DeploySummaryView {
+  bundleBucket: string;
+  bundleSha256: string | null;
+  bundleSize: number | null;
+  error: string | null;
+  commandId: string | null;
+  attempt: number;
+  gitSha: string | null;
+  script: string;
+  reviewScript: boolean;
+  revertsDeployId: string | null;
+  active: boolean;
+  events: DeployEventView[];
+  hostRuns: HostRunView[];
+}
+
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+
+export function isActive(status: string): boolean {
+  return (ACTIVE_DEPLOY_STATUSES as string[]).includes(status as DeployStatus) || status === "awaiting_confirmation";
+}
+
+export function toSummaryView(deploy: Deploy & { hostRuns: Pick<HostRun, "hostName" | "status" | "attempt" | "instanceId">[] }): DeploySummaryView {
+  const latest = new Map<string, { hostName: string; status: string; attempt: number }>();
+  for (const run of deploy.hostRuns) {
+    const seen = latest.get(run.instanceId);
+    if (!seen || seen.attempt < run.attempt) latest.set(run.instanceId, run);
+  }
+  return {
+    id: deploy.id,
+    environment: deploy.environment,
+    kind: deploy.kind,
+    services: JSON.parse(deploy.services) as string[],
+    label: deploy.label,
+    bundleKey: deploy.bundleKey,
+    status: deploy.status,
+    createdBy: deploy.createdBy,
+    createdAt: deploy.createdAt.toISOString(),
+    finishedAt: iso(deploy.finishedAt),
+    hosts: [...latest.values()].map(({ hostName, status }) => ({ hostName, status })).sort((a, b) => a.hostName.localeCompare(b.hostName)),
+  };
+}
+
+export function toDeployView(deploy: Deploy & { hostRuns: (HostRun & { chunks: OutputChunk[] })[]; events: DeployEvent[] }): DeployView {
+  return {
+    ...toSummaryView(deploy),
+    bundleBucket: deploy.bundleBucket,
+    bundleSha256: deploy.bundleSha256,
+    bundleSize: deploy.bundleSize,
+    error: deploy.error,
+    commandId: deploy.commandId,
+    attempt: deploy.attempt,
+    gitSha: deploy.gitSha,
+    script: deploy.script,
+    reviewScript: deploy.reviewScript,
+    revertsDeployId: deploy.revertsDeployId,
+    active: isActive(deploy.status),
+    events: deploy.events.map((e) => ({ id: e.id, phase: e.phase, message: e.message, bytes: e.bytes, total: e.total, at: e.at.toISOString() })),
+    hostRuns: deploy.hostRuns.map((run) => ({
+      id: run.id,
+      attempt: run.attempt,
+      instanceId: run.instanceId,
+      hostName: run.hostName,
+      status: run.status,
+      statusDetails: run.statusDetails,
+      responseCode: run.responseCode,
+      stdout: run.stdout,
+      stderr: run.stderr,
+      stdoutTruncated: run.stdoutTruncated,
+      stderrTruncated: run.stderrTruncated,
+      startedAt: run.startedAt.toISOString(),
+      finishedAt: iso(run.finishedAt),
+      live: run.chunks.map((c) => ({ id: c.id, stream: c.stream, text: c.text, at: c.at.toISOString() })),
+    })),
+  };
+}
+
+export interface HostView {
+  instanceId: string;
+  name: string;
+  ping: string | null;
+  last: { deployId: string; label: string; status: string; at: string } | null;
+}
+
+export interface EnvironmentView {
+  name: string;
+  region: string;
+  bucket: string;
+  prefix: string;
+  liveOutput: boolean;
+  s3Output: boolean;
+  albUrl: string | null;
+  pingError: string | null;
+  hosts: HostView[];
+}
+
+export interface ServiceView {
+  name: string;
+  paths: string[];
+  replace: string[];
+  compose: string[];
+  build: string | null;
+}
+
+export interface OverviewView {
+  configFile: string | null;
+  configError: string | null;
+  environments: EnvironmentView[];
+  services: ServiceView[];
+  recent: DeploySummaryView[];
+  sandbox: boolean;
+}

@@ -1,0 +1,82 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { composeScript, type ComposeScriptInput } from "./compose-script";
+import { shellQuote, UnsafeValueError } from "./shell";
+
+const base: ComposeScriptInput = {
+  deployLabel: "20261123-090000-audit-ab12",
+  repoPath: "/home/ubuntu/aegis",
+  region: "ap-south-1",
+  bucket: "acp-fix-1779860735",
+  key: "deployments/acp_audit_1779860735.tar.gz",
+  sha256: "a".repeat(64),
+  replace: [],
+  paths: ["services/audit"],
+  owner: "ubuntu:ubuntu",
+  composeDir: "infra",
+  composeServices: ["audit"],
+};
+
+const shapes: Record<string, ComposeScriptInput> = {
+  "one-service": base,
+  "ui-only": { ...base, deployLabel: "20261123-090000-ui-ab12", key: "deployments/acp_ui_1779860735.tar.gz", replace: ["ui/dist"], paths: ["ui/dist", "ui/nginx.conf"], composeServices: ["ui"] },
+  multi: { ...base, deployLabel: "20261123-090000-multi-ab12", key: "deployments/acp_multi_1779860735.tar.gz", paths: ["services/audit", "services/gateway", "ui/nginx.conf"], composeServices: ["audit", "gateway"] },
+};
+
+function bashSyntaxOk(script: string): void {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-script-")), "deploy.sh");
+  fs.writeFileSync(file, script);
+  execFileSync("bash", ["-n", file]); // throws on a syntax error
+}
+
+describe("compose host script", () => {
+  for (const [shape, input] of Object.entries(shapes)) {
+    it(`matches the golden script for the ${shape} shape and is bash -n clean`, async () => {
+      const script = composeScript(input);
+      await expect(script).toMatchFileSnapshot(`./golden/${shape}.sh`);
+      bashSyntaxOk(script);
+    });
+  }
+
+  it("starts with a bash shebang and strict mode, and verifies sha256 before extracting", () => {
+    const script = composeScript(shapes["ui-only"]);
+    expect(script.split("\n").slice(0, 3)).toEqual(["#!/bin/bash", expect.any(String), "set -euo pipefail"]);
+    const verify = script.indexOf('if [ "$ACTUAL_SHA256" != "$EXPECTED_SHA256" ]');
+    expect(verify).toBeGreaterThan(0);
+    expect(script.indexOf("sudo rm -rf -- 'ui/dist'")).toBeGreaterThan(verify);
+    expect(script.indexOf("sudo tar xzf")).toBeGreaterThan(verify);
+    expect(script).toContain("sudo docker compose build --no-cache 'ui'");
+    expect(script).toContain("sudo docker compose up -d --no-deps --force-recreate 'ui'");
+  });
+
+  const hostile: [keyof ComposeScriptInput, unknown][] = [
+    ["repoPath", "/home/ubuntu/aegis; rm -rf /"],
+    ["repoPath", "relative/path"],
+    ["bucket", "bucket$(id)"],
+    ["key", "deployments/x.tar.gz' ; reboot; '"],
+    ["key", "../../etc/passwd"],
+    ["region", "ap-south-1`id`"],
+    ["sha256", "abc"],
+    ["replace", ["ui/dist && curl evil"]],
+    ["replace", ["../.."]],
+    ["paths", ["services/$(whoami)"]],
+    ["owner", "root;id"],
+    ["composeDir", "infra\nreboot"],
+    ["composeServices", ["audit; docker rm -f $(docker ps -q)"]],
+    ["deployLabel", "x'y"],
+  ];
+  for (const [field, value] of hostile) {
+    it(`refuses a hostile ${field}: ${JSON.stringify(value)}`, () => {
+      expect(() => composeScript({ ...base, [field]: value })).toThrow(UnsafeValueError);
+    });
+  }
+
+  it("quotes so that bash reads back exactly the value", () => {
+    for (const value of ["plain", "it's", "a b", "$HOME", "`x`", "\"q\"", "'"]) {
+      expect(execFileSync("bash", ["-c", `printf %s ${shellQuote(value)}`], { encoding: "utf8" })).toBe(value);
+    }
+  });
+});

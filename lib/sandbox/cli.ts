@@ -1,0 +1,35 @@
+// `npm run sandbox`: start one sandbox, print its endpoints and env, optionally write them to --env-file.
+import fs from "node:fs";
+import { startSandbox } from "./index";
+
+function argValue(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+const envFile = argValue("--env-file");
+const sandbox = await startSandbox({ root: argValue("--root") ?? process.env.DECKHAND_SANDBOX_ROOT });
+
+for (const [name, url] of Object.entries(sandbox.endpoints)) console.log(`endpoint ${name} ${url}`);
+for (const host of sandbox.hosts) console.log(`host ${host.instanceId} "${host.name}" http://127.0.0.1:${host.port}`);
+console.log(`repo ${sandbox.repoDir}`);
+console.log(`config ${sandbox.configPath}`);
+for (const [name, value] of Object.entries(sandbox.env)) console.log(`${name}=${value}`);
+if (envFile) {
+  const { endpoints, env, configPath, hosts, root } = sandbox;
+  // Write then rename so a process waiting for the file never reads half of it.
+  fs.writeFileSync(`${envFile}.tmp`, JSON.stringify({ endpoints, env, configPath, hosts, root }, null, 2));
+  fs.renameSync(`${envFile}.tmp`, envFile);
+}
+console.log("sandbox ready (Ctrl-C to stop)");
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: stopping the sandbox`);
+  await sandbox.stop();
+  process.exit(0);
+};
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,0 +1,267 @@
+// The Deckhand sandbox: local stand-ins for S3, SSM Run Command, CloudWatch Logs, two EC2 hosts and an ALB.
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildApp } from "fauxqs";
+import { Alb } from "./alb";
+import { startJsonService, TokenBucket, type RunningServer } from "./awsJson";
+import { startControlServer } from "./control";
+import { FAULT_NAMES, SimulatedHost, type FaultName } from "./hosts";
+import { LogStore } from "./logs";
+import { buildSampleUi, createSampleRepo } from "./sampleRepo";
+import { SsmService } from "./ssm";
+
+export type { FaultName } from "./hosts";
+export { bumpSampleRepo, buildSampleUi } from "./sampleRepo";
+
+export interface SandboxTiming {
+  pendingMs: number;
+  invisibleMs: number;
+  logFlushMs: number;
+  healthIntervalMs: number;
+  slowMs: number;
+}
+
+export interface SandboxOptions {
+  root?: string;
+  region?: string;
+  bucket?: string;
+  timing?: Partial<SandboxTiming>;
+  throttle?: { ratePerSecond: number; burst: number } | null;
+}
+
+export interface SandboxHost {
+  instanceId: string;
+  name: string;
+  port: number;
+  fsRoot: string;
+}
+
+export interface Sandbox {
+  root: string;
+  region: string;
+  bucket: string;
+  endpoints: { s3: string; ssm: string; logs: string; alb: string; control: string };
+  hosts: SandboxHost[];
+  repoDir: string;
+  configPath: string;
+  remoteRepoPath: string;
+  env: Record<string, string>;
+  setFault(instanceId: string, fault: FaultName, on: boolean): void;
+  faults(): Record<string, FaultName[]>;
+  composeLog(instanceId: string): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_TIMING: SandboxTiming = { pendingMs: 300, invisibleMs: 400, logFlushMs: 1000, healthIntervalMs: 1000, slowMs: 3000 };
+const DEFAULT_THROTTLE = { ratePerSecond: 40, burst: 80 };
+const BIN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "bin");
+const SERVICES = ["ui", "audit", "gateway"];
+
+function newInstanceId(): string {
+  return `i-${randomBytes(9).toString("hex").slice(0, 17)}`;
+}
+
+function validThrottle(value: unknown): { ratePerSecond: number; burst: number } | null {
+  if (value === null) return null;
+  const t = value as { ratePerSecond?: unknown; burst?: unknown } | undefined;
+  if (!t || typeof t.ratePerSecond !== "number" || typeof t.burst !== "number" || t.ratePerSecond <= 0 || t.burst < 1) {
+    throw new Error("throttle must be null or { ratePerSecond > 0, burst >= 1 }");
+  }
+  return { ratePerSecond: t.ratePerSecond, burst: t.burst };
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const createdRoot = !options.root;
+  const root = path.resolve(options.root ?? (await fs.promises.mkdtemp(path.join(os.tmpdir(), "deckhand-sandbox-"))));
+  const region = options.region ?? "ap-south-1";
+  const bucket = options.bucket ?? "deckhand-sandbox-deploys";
+  const timing: SandboxTiming = { ...DEFAULT_TIMING, ...options.timing };
+  let throttle = options.throttle === undefined ? DEFAULT_THROTTLE : options.throttle;
+  let bucketLimiter = throttle ? new TokenBucket(throttle.ratePerSecond, throttle.burst) : null;
+  let throttledResponses = 0;
+
+  // A fresh fleet each start (S3 is in memory); the sample repo survives so an operator's edits are kept.
+  fs.rmSync(path.join(root, "hosts"), { recursive: true, force: true });
+  const mountPoint = path.join(root, "ec2");
+  fs.mkdirSync(mountPoint, { recursive: true });
+  const repoDir = path.join(root, "repo");
+  if (!fs.existsSync(path.join(repoDir, ".git"))) createSampleRepo(repoDir);
+  else if (!fs.existsSync(path.join(repoDir, "ui/dist"))) buildSampleUi(repoDir);
+  const remoteRepoPath = path.join(mountPoint, "home/ubuntu/aegis");
+
+  const servers: RunningServer[] = [];
+  const s3App = buildApp({ logger: false, defaultRegion: region });
+  const hosts: SimulatedHost[] = [];
+  let alb: Alb | undefined;
+  let ssm: SsmService | undefined;
+  let stopped = false;
+
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    ssm?.stop();
+    await Promise.all(hosts.map((h) => h.stop()));
+    await alb?.stop();
+    await Promise.all(servers.map((s) => s.close()));
+    await s3App.close();
+    if (createdRoot) fs.rmSync(root, { recursive: true, force: true });
+  };
+
+  try {
+    const s3Url = (await s3App.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
+    const created = await fetch(`${s3Url}/${bucket}`, { method: "PUT" });
+    if (!created.ok) throw new Error(`could not create bucket ${bucket}: HTTP ${created.status}`);
+
+    for (const name of ["EC2 a", "EC2 b"]) {
+      const host = new SimulatedHost({ root, instanceId: newInstanceId(), name, mountPoint, binDir: BIN_DIR, s3Endpoint: s3Url, slowMs: timing.slowMs });
+      hosts.push(host);
+      await host.startFrontServer();
+    }
+
+    const logs = new LogStore(region, "000000000000");
+    ssm = new SsmService({
+      region,
+      s3Endpoint: s3Url,
+      hosts,
+      logs,
+      timing,
+      workRoot: path.join(root, "hosts", "ssm-agent"),
+      writeOutput: async (outputBucket, key, body) => {
+        const url = `${s3Url}/${outputBucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
+        const response = await fetch(url, { method: "PUT", body });
+        if (!response.ok) throw new Error(`PUT s3://${outputBucket}/${key}: HTTP ${response.status}`);
+      },
+    });
+    const ssmServer = await startJsonService({
+      targetPrefix: "AmazonSSM",
+      operations: ssm.operations(),
+      throttle: () => bucketLimiter,
+      onThrottled: () => throttledResponses++,
+    });
+    servers.push(ssmServer);
+    const logsServer = await startJsonService({ targetPrefix: "Logs_20140328", operations: logs.operations() });
+    servers.push(logsServer);
+
+    await Promise.all(hosts.map((host) => provision(host, repoDir, remoteRepoPath, root)));
+
+    alb = new Alb(hosts, timing.healthIntervalMs);
+    await alb.start();
+    const albRef = alb;
+
+    const findHost = (instanceId: string) => {
+      const host = hosts.find((h) => h.instanceId === instanceId);
+      if (!host) throw new Error(`Unknown instance id "${instanceId}". Hosts: ${hosts.map((h) => h.instanceId).join(", ")}`);
+      return host;
+    };
+    const setFault = (instanceId: string, fault: unknown, on: unknown) => {
+      const host = findHost(instanceId);
+      if (!FAULT_NAMES.includes(fault as FaultName)) throw new Error(`Unknown fault "${String(fault)}". Faults: ${FAULT_NAMES.join(", ")}`);
+      if (typeof on !== "boolean") throw new Error(`"on" must be true or false`);
+      if (on) host.faults.add(fault as FaultName);
+      else host.faults.delete(fault as FaultName);
+    };
+    const faults = () => Object.fromEntries(hosts.map((h) => [h.instanceId, FAULT_NAMES.filter((f) => h.faults.has(f))]));
+
+    const endpoints = { s3: s3Url, ssm: ssmServer.url, logs: logsServer.url, alb: albRef.url, control: "" };
+    const control = await startControlServer({
+      state: () => ({
+        region,
+        bucket,
+        endpoints,
+        remoteRepoPath,
+        ssm: { throttle, throttledResponses },
+        alb: { url: albRef.url, targets: albRef.view() },
+        hosts: hosts.map((h) => {
+          const target = albRef.view().find((t) => t.instanceId === h.instanceId)!;
+          return { instanceId: h.instanceId, name: h.name, port: h.port, faults: faults()[h.instanceId], albHealthy: target.healthy, containers: h.containers() };
+        }),
+      }),
+      setFault,
+      setThrottle: (value) => {
+        throttle = validThrottle(value);
+        bucketLimiter = throttle ? new TokenBucket(throttle.ratePerSecond, throttle.burst) : null;
+      },
+    });
+    servers.push(control);
+    endpoints.control = control.url;
+
+    const configPath = path.join(root, "deckhand.config.json");
+    fs.writeFileSync(configPath, JSON.stringify(sandboxConfig({ repoDir, region, bucket, hosts, remoteRepoPath, albUrl: albRef.url }), null, 2) + "\n");
+
+    return {
+      root,
+      region,
+      bucket,
+      endpoints,
+      hosts: hosts.map((h) => ({ instanceId: h.instanceId, name: h.name, port: h.port, fsRoot: h.fsRoot })),
+      repoDir,
+      configPath,
+      remoteRepoPath,
+      env: {
+        AWS_ENDPOINT_URL_S3: s3Url,
+        AWS_ENDPOINT_URL_SSM: ssmServer.url,
+        AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logsServer.url,
+        AWS_REGION: region,
+        AWS_ACCESS_KEY_ID: "sandbox",
+        AWS_SECRET_ACCESS_KEY: "sandbox",
+        DECKHAND_CONFIG: configPath,
+        DECKHAND_SANDBOX_CONTROL_URL: control.url,
+      },
+      setFault: (instanceId, fault, on) => setFault(instanceId, fault, on),
+      faults,
+      composeLog: async (instanceId) => findHost(instanceId).composeLog(),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Install the sample repo on a host and bring up version 1 of every service, through the same SSM-style runner. */
+async function provision(host: SimulatedHost, repoDir: string, remoteRepoPath: string, root: string): Promise<void> {
+  const target = path.join(host.fsRoot, path.relative(path.join(root, "ec2"), remoteRepoPath));
+  fs.cpSync(repoDir, target, { recursive: true, filter: (src) => path.relative(repoDir, src).split(path.sep)[0] !== ".git" });
+  let output = "";
+  const execution = host.execute(
+    `#!/bin/bash\nset -euo pipefail\ncd '${remoteRepoPath}/infra'\ndocker compose build ${SERVICES.join(" ")}\ndocker compose up -d ${SERVICES.join(" ")}\n`,
+    {
+      workDir: path.join(root, "hosts", host.instanceId, "state", "provision"),
+      timeoutMs: 60_000,
+      onStdout: (chunk) => (output += chunk),
+      onStderr: (chunk) => (output += chunk),
+    },
+  );
+  const { exitCode } = await execution.done;
+  if (exitCode !== 0) throw new Error(`provisioning ${host.name} (${host.instanceId}) failed with exit ${exitCode}:\n${output}`);
+}
+
+function sandboxConfig(input: { repoDir: string; region: string; bucket: string; hosts: SimulatedHost[]; remoteRepoPath: string; albUrl: string }) {
+  return {
+    repo: input.repoDir,
+    bundleNamePrefix: "acp_",
+    environments: {
+      sandbox: {
+        region: input.region,
+        bucket: input.bucket,
+        prefix: "deployments/",
+        retentionDays: 7,
+        hosts: input.hosts.map((h) => ({ instanceId: h.instanceId, name: h.name })),
+        repoPath: input.remoteRepoPath,
+        composeDir: "infra",
+        fileOwner: "ubuntu:ubuntu",
+        executionTimeoutSeconds: 600,
+        output: { cloudWatchLogGroup: "/deckhand/ssm", s3Bucket: input.bucket, s3Prefix: "ssm-output/" },
+        albUrl: input.albUrl,
+      },
+    },
+    services: {
+      ui: { paths: ["ui/dist", "ui/nginx.conf"], replace: ["ui/dist"], build: { command: "npm run build", dir: "ui" }, compose: ["ui"] },
+      audit: { paths: ["services/audit"], compose: ["audit"] },
+      gateway: { paths: ["services/gateway"], compose: ["gateway"] },
+    },
+  };
+}

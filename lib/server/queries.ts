@@ -1,0 +1,53 @@
+import "server-only";
+import { describeAwsError } from "../aws/errors";
+import { describePing } from "../aws/ssm";
+import { getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
+import { toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
+import { getDeckhand } from "./deckhand";
+
+export async function loadOverview(): Promise<OverviewView> {
+  const state = await getDeckhand();
+  const recent = (await listDeploys(state.db, { limit: 20 })).map(toSummaryView);
+  const sandbox = Boolean(process.env.DECKHAND_SANDBOX_CONTROL_URL);
+  if (!state.ctx) return { configFile: state.configFile, configError: state.configError, environments: [], services: [], recent, sandbox };
+  const { config } = state.ctx;
+  const environments: EnvironmentView[] = await Promise.all(
+    Object.entries(config.environments).map(async ([name, env]) => {
+      const ids = env.hosts.map((h) => h.instanceId);
+      const [ping, last] = await Promise.all([
+        describePing(state.ctx!.aws(env.region).ssm, ids).then(
+          (map) => ({ map, error: null as string | null }),
+          (error) => ({ map: new Map<string, string>(), error: describeAwsError(error, "asking SSM which hosts are online") }),
+        ),
+        lastRunPerHost(state.db, name, ids),
+      ]);
+      return {
+        name,
+        region: env.region,
+        bucket: env.bucket,
+        prefix: env.prefix,
+        liveOutput: Boolean(env.output.cloudWatchLogGroup),
+        s3Output: Boolean(env.output.s3Bucket),
+        albUrl: env.albUrl ?? null,
+        pingError: ping.error,
+        hosts: env.hosts.map((h) => {
+          const run = last.get(h.instanceId);
+          return { instanceId: h.instanceId, name: h.name, ping: ping.map.get(h.instanceId) ?? (ping.error ? null : "Not registered"), last: run ? { ...run, at: run.at.toISOString() } : null };
+        }),
+      };
+    }),
+  );
+  const services = Object.entries(config.services).map(([name, s]) => ({ name, paths: s.paths, replace: s.replace, compose: s.compose, build: s.build ? `${s.build.dir ? `(cd ${s.build.dir} && ` : ""}${s.build.command}${s.build.dir ? ")" : ""}` : null }));
+  return { configFile: state.configFile, configError: null, environments, services, recent, sandbox };
+}
+
+export async function loadDeploy(id: string): Promise<DeployView | null> {
+  const state = await getDeckhand();
+  const deploy = await getDeployDetail(state.db, id);
+  return deploy ? toDeployView(deploy) : null;
+}
+
+export async function loadHistory(limit = 200) {
+  const state = await getDeckhand();
+  return (await listDeploys(state.db, { limit })).map(toSummaryView);
+}

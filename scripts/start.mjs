@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// `npm start`: builds the panel when needed, starts the local sandbox when no config is given,
+// then serves Deckhand on 127.0.0.1. With DECKHAND_CONFIG (or ./deckhand.config.json) it talks to
+// real AWS through the standard credential chain (AWS_PROFILE, SSO, env) instead.
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const root = path.resolve(import.meta.dirname, "..");
+process.chdir(root);
+process.env.NEXT_TELEMETRY_DISABLED = "1";
+const port = process.env.PORT ?? "3000";
+const children = [];
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === "node_modules" || entry.name.startsWith(".") || entry.name === "generated") continue;
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+function buildIfStale() {
+  const buildId = path.join(root, ".next/BUILD_ID");
+  const builtAt = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0;
+  const sourcesAt = Math.max(...["app", "components", "lib"].map((d) => newestMtime(path.join(root, d))));
+  if (builtAt > sourcesAt) return;
+  console.log("[deckhand] building the panel (next build)…");
+  const result = spawnSync("npx", ["next", "build"], { stdio: "inherit", env: process.env });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+function stopAll(code) {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  setTimeout(() => process.exit(code), 300).unref();
+}
+process.on("SIGINT", () => stopAll(0));
+process.on("SIGTERM", () => stopAll(0));
+
+async function startSandbox() {
+  const envFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-start-")), "sandbox.json");
+  console.log("[deckhand] no config given: starting the local sandbox (S3, SSM, CloudWatch Logs, two hosts)…");
+  const sandbox = spawn(process.execPath, ["--import", "tsx", "lib/sandbox/cli.ts", "--env-file", envFile], { stdio: "inherit", env: process.env });
+  children.push(sandbox);
+  sandbox.on("exit", (code) => {
+    console.error(`[deckhand] the sandbox stopped (exit ${code})`);
+    stopAll(code ?? 1);
+  });
+  const deadline = Date.now() + 60_000;
+  while (!fs.existsSync(envFile)) {
+    if (Date.now() > deadline) throw new Error("the sandbox did not start within 60 s");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return JSON.parse(fs.readFileSync(envFile, "utf8")).env;
+}
+
+const hasConfig = Boolean(process.env.DECKHAND_CONFIG) || fs.existsSync(path.join(root, "deckhand.config.json"));
+const sandboxEnv = hasConfig ? {} : await startSandbox();
+buildIfStale();
+const next = spawn("npx", ["next", "start", "--hostname", "127.0.0.1", "--port", port], { stdio: "inherit", env: { ...process.env, ...sandboxEnv } });
+children.push(next);
+next.on("exit", (code) => stopAll(code ?? 0));
+console.log(`[deckhand] panel on http://127.0.0.1:${port}`);
