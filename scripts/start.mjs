@@ -58,8 +58,8 @@ async function startSandbox() {
 }
 
 const hasConfig = Boolean(process.env.DECKHAND_CONFIG) || fs.existsSync(path.join(root, "deckhand.config.json"));
-const sandboxEnv = hasConfig ? {} : await startSandbox();
 buildIfStale();
+const sandboxEnv = hasConfig ? {} : await startSandbox();
 const next = spawn("npx", ["next", "start", "--hostname", "127.0.0.1", "--port", port], { stdio: "inherit", env: { ...process.env, ...sandboxEnv } });
 children.push(next);
 next.on("exit", (code) => stopAll(code ?? 0));

@@ -250,6 +250,7 @@ export async function watchDeploy(ctx: DeployContext, id: string): Promise<void>
     const environment = environmentOf(ctx.config, deploy.environment);
     const runs = await currentHostRuns(ctx.db, id);
     const open = runs.filter((run) => !isTerminalHostStatus(run.status));
+    if (open.length === 0 && deploy.status !== "running") return; // already finished and recorded
     try {
       for (const commandId of new Set(open.map((run) => run.commandId ?? ""))) {
         const invocations = await listInvocations(ctx.aws(environment.region).ssm, commandId);

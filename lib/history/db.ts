@@ -7,7 +7,7 @@ export type Db = PrismaClient;
 
 /** Where the history lives: DECKHAND_DB, else ./data/deckhand.db. */
 export function databaseFile(): string {
-  return path.resolve(process.env.DECKHAND_DB ?? "data/deckhand.db");
+  return path.resolve(/*turbopackIgnore: true*/ process.env.DECKHAND_DB ?? "data/deckhand.db");
 }
 
 /** Migrates (idempotent) and opens the database through Prisma's better-sqlite3 adapter. */

@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 
 // Resolved from the working directory (the repo root for npm scripts, tests and the server): inside
 // Next's server bundle import.meta points into .next/, not at this file.
-export const MIGRATIONS_DIR = path.resolve(process.env.DECKHAND_MIGRATIONS ?? "prisma/migrations");
+export const MIGRATIONS_DIR = path.resolve(/*turbopackIgnore: true*/ process.env.DECKHAND_MIGRATIONS ?? "prisma/migrations");
 
 /**
  * Applies prisma/migrations/<stamp>_<name>/migration.sql in order, once each, recording them in
@@ -22,7 +22,7 @@ export function migrateDatabase(file: string, migrationsDir = MIGRATIONS_DIR): s
       "applied_steps_count" INTEGER UNSIGNED NOT NULL DEFAULT 0)`);
     const applied = new Set(db.prepare(`SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL`).pluck().all() as string[]);
     const pending = fs
-      .readdirSync(migrationsDir, { withFileTypes: true })
+      .readdirSync(/*turbopackIgnore: true*/ migrationsDir, { withFileTypes: true })
       .filter((entry) => entry.isDirectory() && !applied.has(entry.name))
       .map((entry) => entry.name)
       .sort();

@@ -61,9 +61,12 @@ function deployScript(bundle: { key: string; sha256: string }, services: string[
   return lines.join("\n") + "\n";
 }
 
+/** Run a deploy script and wait for it to end, then for the ALB to hold every host again (a recreate can miss health checks). */
 async function deploy(script: string, instanceIds = [hostA, hostB]) {
   const commandId = await runScript(sandbox, clients.ssm, script, { instanceIds, cloudWatchGroup: "/deckhand/ssm", outputPrefix: "ssm-output/" });
-  return Promise.all(instanceIds.map((id) => waitForInvocation(clients.ssm, commandId, id)));
+  const results = await Promise.all(instanceIds.map((id) => waitForInvocation(clients.ssm, commandId, id)));
+  for (const id of [hostA, hostB]) await waitForAlb(id, true);
+  return results;
 }
 
 const currentAsset = () => fs.readdirSync(path.join(sandbox.repoDir, "ui/dist/assets"))[0]!;
@@ -147,7 +150,6 @@ describe("deploying through the sandbox", () => {
       for (const result of results) expect(result).toMatchObject({ Status: "Success", ResponseCode: 0 });
       expect(results[1]!.StandardErrorContent).toContain("ui  Built"); // plausible output
       const answers = await albSample("/", 10);
-      console.log(before, after, answers.map((a) => [a.host, a.status, a.body.slice(60, 130)]), results.map((r) => r.StandardErrorContent));
       const fresh = answers.filter((a) => a.body.includes(after));
       const stale = answers.filter((a) => a.body.includes(before));
       expect(fresh.length).toBeGreaterThanOrEqual(4);

@@ -259,10 +259,11 @@ function badGateway(res: http.ServerResponse, detail: string): void {
   res.end(body);
 }
 
+/** Alive and not a zombie (orphaned containers may never be reaped when PID 1 does not reap). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return false;
   }

@@ -83,10 +83,11 @@ const readJson = (file) => {
     return undefined;
   }
 };
+// A killed container whose parent is gone may linger as a zombie under a PID 1 that does not reap: that is dead too.
 const alive = (pid) => {
   try {
     process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return false;
   }

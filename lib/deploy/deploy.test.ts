@@ -1,0 +1,195 @@
+// The deploy path end to end against the sandbox: real SDK clients over HTTP, real bash on two hosts.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../config/load";
+import { openDatabase, type Db } from "../history/db";
+import { getDeployDetail } from "../history/deploys";
+import { bumpSampleRepo, startSandbox, type Sandbox } from "../sandbox";
+import { createDeployContext, type DeployContext } from "./context";
+import { cancelDeploy, startDeploy, watchDeploy } from "./deploy";
+import { jobSettled } from "./jobs";
+
+let sandbox: Sandbox;
+let db: Db;
+let ctx: DeployContext;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ timing: { pendingMs: 150, invisibleMs: 300, logFlushMs: 250, healthIntervalMs: 300, slowMs: 1500 } });
+  Object.assign(process.env, sandbox.env);
+  const config = await loadConfig(sandbox.configPath);
+  db = openDatabase(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-deploy-test-")), "history.db"));
+  ctx = createDeployContext(config, db, { pollIntervalMs: 250 });
+}, 120_000);
+
+afterAll(async () => {
+  await db?.$disconnect();
+  await sandbox?.stop();
+});
+
+async function deployAndWait(services: string[]) {
+  const id = await startDeploy(ctx, { environment: "sandbox", services });
+  await jobSettled(id);
+  const detail = await getDeployDetail(db, id);
+  if (!detail) throw new Error(`deploy ${id} not recorded`);
+  return detail;
+}
+
+const remoteFile = (host: Sandbox["hosts"][number], relative: string) =>
+  fs.readFileSync(path.join(host.fsRoot, path.relative(sandbox.root + "/ec2", sandbox.remoteRepoPath), relative), "utf8");
+
+async function composeCallsSince(before: Map<string, number>) {
+  const calls = new Map<string, string[]>();
+  for (const host of sandbox.hosts) calls.set(host.instanceId, (await sandbox.composeLog(host.instanceId)).slice(before.get(host.instanceId) ?? 0));
+  return calls;
+}
+
+async function composeMarks() {
+  return new Map(await Promise.all(sandbox.hosts.map(async (h) => [h.instanceId, (await sandbox.composeLog(h.instanceId)).length] as const)));
+}
+
+async function hostHealth(host: Sandbox["hosts"][number], service: string) {
+  const response = await fetch(`http://127.0.0.1:${host.port}/api/${service}/health`);
+  return (await response.json()) as { version: string };
+}
+
+async function albHashes(count: number) {
+  const seen: { host: string; hash: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(sandbox.endpoints.alb + "/");
+    const html = await response.text();
+    seen.push({ host: response.headers.get("x-deckhand-host") ?? "", hash: /index-[A-Za-z0-9_-]+\.js/.exec(html)?.[0] ?? "" });
+  }
+  return seen;
+}
+
+describe("deploy path against the sandbox", () => {
+  it("deploys one service: both hosts Success, files extracted, only audit rebuilt, all recorded", async () => {
+    bumpSampleRepo(sandbox.repoDir, "audit", "2.0.0");
+    const before = await composeMarks();
+    const deploy = await deployAndWait(["audit"]);
+
+    expect(deploy.status).toBe("succeeded");
+    expect(deploy.bundleKey).toMatch(/^deployments\/acp_audit_\d{10}\.tar\.gz$/);
+    expect(deploy.bundleSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(deploy.script).toContain("sudo docker compose build --no-cache 'audit'");
+    expect(JSON.parse(deploy.manifest ?? "{}").services).toEqual(["audit"]);
+    expect(deploy.hostRuns.map((r) => [r.hostName, r.status, r.responseCode])).toEqual([
+      ["EC2 a", "Success", 0],
+      ["EC2 b", "Success", 0],
+    ]);
+    for (const run of deploy.hostRuns) {
+      expect(run.stdout).toContain("==> verify sha256");
+      expect(run.stdout).toContain("==> done");
+    }
+    const calls = await composeCallsSince(before);
+    for (const host of sandbox.hosts) {
+      expect(remoteFile(host, "services/audit/VERSION").trim()).toBe("2.0.0");
+      expect(calls.get(host.instanceId)).toEqual(["build --no-cache audit", "up -d --no-deps --force-recreate audit"]);
+      expect((await hostHealth(host, "audit")).version).toBe("2.0.0");
+    }
+  });
+
+  it("deploys the UI-only shape: local build first, ui/dist replaced, the ALB serves the new hash from both hosts", async () => {
+    bumpSampleRepo(sandbox.repoDir, "ui", "2.0.0");
+    const before = await composeMarks();
+    const deploy = await deployAndWait(["ui"]);
+    expect(deploy.status).toBe("succeeded");
+    expect(deploy.label).toBe("ui");
+    expect(deploy.events.some((e) => e.phase === "build" && e.message.includes("npm run build"))).toBe(true);
+    expect(deploy.script).toContain("sudo rm -rf -- 'ui/dist'");
+
+    const newHash = /index-[A-Za-z0-9_-]+\.js/.exec(fs.readFileSync(path.join(sandbox.repoDir, "ui/dist/index.html"), "utf8"))?.[0];
+    expect(newHash).toBeTruthy();
+    const calls = await composeCallsSince(before);
+    for (const host of sandbox.hosts) {
+      expect(calls.get(host.instanceId)).toEqual(["build --no-cache ui", "up -d --no-deps --force-recreate ui"]);
+      // replaced whole: exactly one index-*.js left on the host
+      const assets = fs.readdirSync(path.join(host.fsRoot, path.relative(sandbox.root + "/ec2", sandbox.remoteRepoPath), "ui/dist/assets"));
+      expect(assets).toEqual([newHash]);
+    }
+    const answers = await albHashes(6);
+    expect(new Set(answers.map((a) => a.host)).size).toBe(2);
+    expect(answers.every((a) => a.hash === newHash)).toBe(true);
+  });
+
+  it("deploys several services: both rebuilt, nothing else", async () => {
+    bumpSampleRepo(sandbox.repoDir, "audit", "3.0.0");
+    bumpSampleRepo(sandbox.repoDir, "gateway", "3.0.0");
+    const before = await composeMarks();
+    const deploy = await deployAndWait(["gateway", "audit"]);
+    expect(deploy.status).toBe("succeeded");
+    expect(deploy.bundleKey).toMatch(/acp_multi_\d+\.tar\.gz$/);
+    const calls = await composeCallsSince(before);
+    for (const host of sandbox.hosts) {
+      expect(calls.get(host.instanceId)).toEqual([
+        "build --no-cache audit",
+        "up -d --no-deps --force-recreate audit",
+        "build --no-cache gateway",
+        "up -d --no-deps --force-recreate gateway",
+      ]);
+      expect((await hostHealth(host, "gateway")).version).toBe("3.0.0");
+      expect((await hostHealth(host, "audit")).version).toBe("3.0.0");
+    }
+  });
+
+  it("records a host failure with its exit code and stderr while the other host succeeds", async () => {
+    const [a, b] = sandbox.hosts;
+    sandbox.setFault(a.instanceId, "fail-next", true);
+    bumpSampleRepo(sandbox.repoDir, "audit", "4.0.0");
+    const deploy = await deployAndWait(["audit"]);
+    expect(deploy.status).toBe("partially_failed");
+    const runA = deploy.hostRuns.find((r) => r.instanceId === a.instanceId)!;
+    const runB = deploy.hostRuns.find((r) => r.instanceId === b.instanceId)!;
+    expect(runA.status).toBe("Failed");
+    expect(runA.responseCode).not.toBe(0);
+    expect(runA.responseCode).not.toBeNull();
+    expect(runA.stderr.length).toBeGreaterThan(0);
+    expect(runB.status).toBe("Success");
+    expect(remoteFile(b, "services/audit/VERSION").trim()).toBe("4.0.0");
+  });
+
+  it("streams output live from CloudWatch Logs while hosts are still InProgress", async () => {
+    for (const host of sandbox.hosts) sandbox.setFault(host.instanceId, "slow", true);
+    try {
+      bumpSampleRepo(sandbox.repoDir, "gateway", "5.0.0");
+      const id = await startDeploy(ctx, { environment: "sandbox", services: ["gateway"] });
+      let sawLiveWhileRunning = false;
+      for (let i = 0; i < 200 && !sawLiveWhileRunning; i++) {
+        const detail = await getDeployDetail(db, id);
+        sawLiveWhileRunning = Boolean(detail?.hostRuns.some((run) => run.status === "InProgress" && run.chunks.some((c) => c.stream === "stdout" && c.text.includes("==>"))));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(sawLiveWhileRunning).toBe(true);
+      await jobSettled(id);
+      expect((await getDeployDetail(db, id))?.status).toBe("succeeded");
+    } finally {
+      for (const host of sandbox.hosts) sandbox.setFault(host.instanceId, "slow", false);
+    }
+  });
+
+  it("cancels a slow deploy: both hosts end Cancelled and the deploy is recorded cancelled", async () => {
+    for (const host of sandbox.hosts) sandbox.setFault(host.instanceId, "slow", true);
+    try {
+      bumpSampleRepo(sandbox.repoDir, "audit", "6.0.0");
+      const id = await startDeploy(ctx, { environment: "sandbox", services: ["audit"] });
+      for (let i = 0; i < 200; i++) {
+        const detail = await getDeployDetail(db, id);
+        if (detail?.hostRuns.length && detail.hostRuns.every((r) => r.status === "InProgress")) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await cancelDeploy(ctx, id);
+      await jobSettled(id);
+      await watchDeploy(ctx, id); // returns at once when everything has ended
+      const detail = await getDeployDetail(db, id);
+      expect(detail?.status).toBe("cancelled");
+      expect(detail?.hostRuns.map((r) => [r.status, r.responseCode])).toEqual([
+        ["Cancelled", 137],
+        ["Cancelled", 137],
+      ]);
+    } finally {
+      for (const host of sandbox.hosts) sandbox.setFault(host.instanceId, "slow", false);
+    }
+  });
+});
