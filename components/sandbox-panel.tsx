@@ -1,7 +1,7 @@
 "use client";
 
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, useTransition } from "react";
+import { useOptimistic, useState, useTransition } from "react";
 import { setSandboxFaultAction } from "@/app/actions";
 import { fetchJson } from "./fetch-json";
 
@@ -27,9 +27,14 @@ export function SandboxPanel() {
   const state = useQuery({ queryKey: ["sandbox"], queryFn: () => fetchJson<{ hosts: SandboxHostState[] }>("/api/sandbox"), refetchInterval: 3000 });
   const [error, setError] = useState<string | null>(null);
   const [pending, startTransition] = useTransition();
+  // The checkbox flips at once; the sandbox's answer (or a refetch) settles it.
+  const [optimistic, setOptimistic] = useOptimistic(state.data?.hosts ?? [], (hosts, change: { instanceId: string; fault: string; on: boolean }) =>
+    hosts.map((h) => (h.instanceId !== change.instanceId ? h : { ...h, faults: change.on ? [...h.faults, change.fault] : h.faults.filter((f) => f !== change.fault) })),
+  );
 
   const toggle = (instanceId: string, fault: string, on: boolean) =>
     startTransition(async () => {
+      setOptimistic({ instanceId, fault, on });
       const result = await setSandboxFaultAction({ instanceId, fault, on });
       setError(result.ok ? null : result.error);
       await queryClient.invalidateQueries({ queryKey: ["sandbox"] });
@@ -41,7 +46,7 @@ export function SandboxPanel() {
       <p className="mb-3 text-sm text-slate-600">Deckhand is running against its local sandbox. Break a host to rehearse the runbooks&apos; failure modes.</p>
       {state.isError && <p className="text-sm text-red-700">{state.error.message}</p>}
       <div className="grid gap-3 md:grid-cols-2">
-        {state.data?.hosts.map((host) => (
+        {optimistic.map((host) => (
           <div key={host.instanceId} className="rounded-md bg-white p-3 ring-1 ring-slate-200">
             <p className="mb-2 text-sm font-medium">
               {host.name} <span className="font-mono text-xs text-slate-500">{host.instanceId}</span>

@@ -43,7 +43,7 @@ process.on("SIGTERM", () => stopAll(0));
 async function startSandbox() {
   const envFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-start-")), "sandbox.json");
   console.log("[deckhand] no config given: starting the local sandbox (S3, SSM, CloudWatch Logs, two hosts)…");
-  const sandbox = spawn(process.execPath, ["--import", "tsx", "lib/sandbox/cli.ts", "--env-file", envFile], { stdio: "inherit", env: process.env });
+  const sandbox = spawn(process.execPath, ["--import", "tsx", "lib/sandbox/cli.ts", "--endpoints-file", envFile], { stdio: "inherit", env: process.env });
   children.push(sandbox);
   sandbox.on("exit", (code) => {
     console.error(`[deckhand] the sandbox stopped (exit ${code})`);

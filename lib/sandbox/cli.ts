@@ -1,4 +1,4 @@
-// `npm run sandbox`: start one sandbox, print its endpoints and env, optionally write them to --env-file.
+// `npm run sandbox`: start one sandbox, print its endpoints and env, optionally write them to a JSON file.
 import fs from "node:fs";
 import { startSandbox } from "./index";
 
@@ -7,7 +7,9 @@ function argValue(name: string): string | undefined {
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
-const envFile = argValue("--env-file");
+// Node 20 reads `--endpoints-file` as its own flag anywhere on the command line unless it follows `--`
+// (`tsx lib/sandbox/cli.ts -- --endpoints-file PATH`); DECKHAND_SANDBOX_ENV_FILE avoids the question.
+const envFile = argValue("--endpoints-file") ?? process.env.DECKHAND_SANDBOX_ENV_FILE;
 const sandbox = await startSandbox({ root: argValue("--root") ?? process.env.DECKHAND_SANDBOX_ROOT });
 
 for (const [name, url] of Object.entries(sandbox.endpoints)) console.log(`endpoint ${name} ${url}`);

@@ -87,7 +87,7 @@ export class SimulatedHost {
 
     if (this.faults.has("stale")) return this.acknowledgeWithoutRunning(script, options);
 
-    const env: NodeJS.ProcessEnv = {
+    const env: Record<string, string> = {
       PATH: `${this.options.binDir}:${path.dirname(process.execPath)}:${BASE_PATH}`,
       HOME: "/root",
       LANG: "C.UTF-8",
@@ -116,7 +116,7 @@ export class SimulatedHost {
         options.workDir,
         ...interpreter,
       ],
-      { cwd: options.workDir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+      { cwd: options.workDir, env: env as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] },
     );
     this.running.add(child);
     child.stdout.setEncoding("utf8").on("data", options.onStdout);

@@ -60,7 +60,7 @@ describe("sandbox lifecycle", () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-sandbox-cli-"));
     const envFile = path.join(root, "sandbox.json");
     const tsx = path.resolve("node_modules/.bin/tsx");
-    const cli = spawn(tsx, ["lib/sandbox/cli.ts", "--env-file", envFile], { env: { ...process.env, DECKHAND_SANDBOX_ROOT: root }, stdio: ["ignore", "pipe", "pipe"] });
+    const cli = spawn(tsx, ["lib/sandbox/cli.ts", "--", "--env-file", envFile], { env: { ...process.env, DECKHAND_SANDBOX_ROOT: root }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     cli.stdout.on("data", (chunk) => (output += chunk));
     cli.stderr.on("data", (chunk) => (output += chunk));
