@@ -64,7 +64,7 @@ export async function startDeploy(ctx: DeployContext, request: StartDeployReques
 }
 
 /** Any error that escapes a phase ends the deploy as failed with the error recorded: never dropped. */
-async function guarded(ctx: DeployContext, id: string, work: () => Promise<void>): Promise<void> {
+export async function guarded(ctx: DeployContext, id: string, work: () => Promise<void>): Promise<void> {
   try {
     await work();
   } catch (error) {
@@ -174,7 +174,7 @@ async function buildUploadAndSend(ctx: DeployContext, id: string, plan: DeployPl
 }
 
 /** Sends the stored script to some hosts as attempt N, then watches until every host ends. */
-async function sendAndWatch(ctx: DeployContext, id: string, hosts: { instanceId: string; name: string }[], attempt: number): Promise<void> {
+export async function sendAndWatch(ctx: DeployContext, id: string, hosts: { instanceId: string; name: string }[], attempt: number): Promise<void> {
   const deploy = await getDeploy(ctx.db, id);
   if (!deploy) throw new DeployError(`deploy ${id} vanished`);
   const environment = environmentOf(ctx.config, deploy.environment);

@@ -16,11 +16,12 @@ export type NewDeploy = {
   manifest?: string | null;
   gitSha?: string | null;
   status?: string;
+  script?: string;
 };
 
 export async function insertDeploy(db: Db, deploy: NewDeploy) {
   const { services, ...rest } = deploy;
-  return db.deploy.create({ data: { ...rest, services: JSON.stringify(services), script: "", status: deploy.status ?? "queued" } });
+  return db.deploy.create({ data: { ...rest, services: JSON.stringify(services), script: deploy.script ?? "", status: deploy.status ?? "queued" } });
 }
 
 export async function recordEvent(db: Db, deployId: string, phase: string, message: string, progress?: { bytes?: number; total?: number }) {

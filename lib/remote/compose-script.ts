@@ -15,6 +15,8 @@ export interface ComposeScriptInput {
   owner: string;
   composeDir: string;
   composeServices: string[];
+  /** Extract only these members (a bundle redeployed for some of its services); all when absent. */
+  extractPaths?: string[];
 }
 
 /**
@@ -54,7 +56,7 @@ export function composeScript(input: ComposeScriptInput): string {
   }
   lines.push(
     `step "extract into $REPO"`,
-    `sudo tar xzf "$TMP" -C "$REPO" --no-same-owner`,
+    `sudo tar xzf "$TMP" -C "$REPO" --no-same-owner${input.extractPaths ? ` -- ${input.extractPaths.map((p) => q("relativePath", p)).join(" ")}` : ""}`,
     `step "chown "${q("owner", input.owner)}" "${shellQuote(input.paths.join(" "))}`,
     `sudo chown -R ${q("owner", input.owner)} -- ${paths}`,
     `cd ${q("relativePath", input.composeDir)}`,

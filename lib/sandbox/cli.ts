@@ -7,9 +7,9 @@ function argValue(name: string): string | undefined {
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
-// Node 20 reads `--endpoints-file` as its own flag anywhere on the command line unless it follows `--`
-// (`tsx lib/sandbox/cli.ts -- --endpoints-file PATH`); DECKHAND_SANDBOX_ENV_FILE avoids the question.
-const envFile = argValue("--endpoints-file") ?? process.env.DECKHAND_SANDBOX_ENV_FILE;
+// `--endpoints-file PATH` is the safe spelling: Node 20 takes `--env-file` anywhere on the command line as its
+// own flag (and exits 9) unless it follows `--`, so `--env-file` only works as `cli.ts -- --env-file PATH`.
+const envFile = argValue("--endpoints-file") ?? argValue("--env-file") ?? process.env.DECKHAND_SANDBOX_ENV_FILE;
 const sandbox = await startSandbox({ root: argValue("--root") ?? process.env.DECKHAND_SANDBOX_ROOT });
 
 for (const [name, url] of Object.entries(sandbox.endpoints)) console.log(`endpoint ${name} ${url}`);

@@ -56,11 +56,11 @@ describe("sandbox lifecycle", () => {
     }
   });
 
-  it("`npm run sandbox` (cli.ts) writes --env-file when ready and stops cleanly on SIGTERM", async () => {
+  it("`npm run sandbox` (cli.ts) writes --endpoints-file when ready and stops cleanly on SIGTERM", async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-sandbox-cli-"));
     const envFile = path.join(root, "sandbox.json");
     const tsx = path.resolve("node_modules/.bin/tsx");
-    const cli = spawn(tsx, ["lib/sandbox/cli.ts", "--", "--env-file", envFile], { env: { ...process.env, DECKHAND_SANDBOX_ROOT: root }, stdio: ["ignore", "pipe", "pipe"] });
+    const cli = spawn(tsx, ["lib/sandbox/cli.ts", "--endpoints-file", envFile], { env: { ...process.env, DECKHAND_SANDBOX_ROOT: root }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     cli.stdout.on("data", (chunk) => (output += chunk));
     cli.stderr.on("data", (chunk) => (output += chunk));

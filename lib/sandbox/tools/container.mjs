@@ -47,14 +47,18 @@ server.listen(0, "127.0.0.1", () => {
   console.log(`${service} listening on ${state.port}, version ${state.version}`);
 });
 
-// Never outlive the sandbox that started us, even if it was killed without cleaning up.
-setInterval(() => {
-  let ownerAlive = true;
+// Never outlive the sandbox that started us, even if it was killed without cleaning up
+// (a killed owner may linger as an unreaped zombie, which still answers kill(pid, 0)).
+function ownerAlive() {
+  if (!ownerPid) return true;
   try {
-    if (ownerPid) process.kill(ownerPid, 0);
+    process.kill(ownerPid, 0);
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${ownerPid}/stat`, "utf8"));
   } catch {
-    ownerAlive = false;
+    return false;
   }
-  if (!ownerAlive || fs.existsSync(stopMarker)) process.exit(0);
+}
+setInterval(() => {
+  if (!ownerAlive() || fs.existsSync(stopMarker) || !fs.existsSync(path.dirname(stateFile))) process.exit(0);
 }, 500).unref();
 process.on("SIGTERM", () => process.exit(0));

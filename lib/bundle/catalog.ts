@@ -1,0 +1,150 @@
+import { GetBucketLifecycleConfigurationCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import tarStream from "tar-stream";
+import { MANIFEST_PATH, parseManifest, type BundleManifest } from "./manifest";
+import { parseBundleKey } from "./naming";
+
+export interface BundleObject {
+  key: string;
+  size: number;
+  lastModified: Date;
+  /** From the key name (`<namePrefix><label>_<stamp>.tar.gz`), when it follows the runbooks' naming. */
+  label: string | null;
+}
+
+/**
+ * Every .tar.gz under the prefix, newest first. ListObjectsV2 returns at most 1,000 keys a page in
+ * key order, so all pages are read (continuation tokens) before sorting by time.
+ */
+export async function listBundleObjects(s3: S3Client, bucket: string, prefix: string, namePrefix: string): Promise<BundleObject[]> {
+  const bundles: BundleObject[] = [];
+  let continuationToken: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: continuationToken }));
+    for (const object of page.Contents ?? []) {
+      if (!object.Key?.endsWith(".tar.gz")) continue;
+      bundles.push({ key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0), label: parseBundleKey(object.Key, namePrefix)?.label ?? null });
+    }
+    continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (continuationToken);
+  return bundles.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime() || b.key.localeCompare(a.key));
+}
+
+export interface LifecycleInfo {
+  /** Days after which a rule expires objects under the prefix, or null when no rule does. */
+  expirationDays: number | null;
+  ruleId: string | null;
+  /** Set when the rule could not be read (permissions, or an S3 that does not implement it). */
+  unreadable: string | null;
+}
+
+export async function readLifecycle(s3: S3Client, bucket: string, prefix: string): Promise<LifecycleInfo> {
+  try {
+    const result = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+    for (const rule of result.Rules ?? []) {
+      const rulePrefix = rule.Filter?.Prefix ?? rule.Filter?.And?.Prefix ?? rule.Prefix ?? "";
+      if (rule.Status === "Enabled" && prefix.startsWith(rulePrefix) && rule.Expiration?.Days) {
+        return { expirationDays: rule.Expiration.Days, ruleId: rule.ID ?? null, unreadable: null };
+      }
+    }
+    return { expirationDays: null, ruleId: null, unreadable: null };
+  } catch (error) {
+    const name = (error as { name?: string }).name ?? "";
+    if (name === "NoSuchLifecycleConfiguration") return { expirationDays: null, ruleId: null, unreadable: null };
+    return { expirationDays: null, ruleId: null, unreadable: `${name || "error"}: ${(error as Error).message}` };
+  }
+}
+
+export interface ReadManifestResult {
+  manifest: BundleManifest;
+  /** False for bundles made outside Deckhand: the manifest was rebuilt by reading every file. */
+  embedded: boolean;
+  /** sha256 of the whole object, known only when the whole object was read. */
+  sha256: string | null;
+}
+
+/**
+ * The manifest of a bundle in S3. A Deckhand bundle carries it as its first entry, so only the
+ * first few kilobytes are read; a bundle made by hand (`tar czf`) is read through once and its
+ * file list, sizes and hashes are rebuilt from the archive.
+ */
+export async function readBundleManifest(s3: S3Client, bucket: string, key: string, fallbackLabel: string | null): Promise<ReadManifestResult> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const body = object.Body as Readable;
+  const wholeHash = createHash("sha256");
+  body.on("data", (chunk: Buffer) => wholeHash.update(chunk));
+  const extract = tarStream.extract();
+  const files: BundleManifest["files"] = [];
+  let embedded: BundleManifest | null = null;
+  let first = true;
+
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on("entry", (header, stream, next) => {
+      const name = header.name.replace(/^\.\//, "");
+      const isFirst = first;
+      first = false;
+      if (isFirst && name === MANIFEST_PATH) {
+        const chunks: Buffer[] = [];
+        stream.on("data", (c: Buffer) => void chunks.push(c));
+        stream.on("end", () => {
+          try {
+            embedded = parseManifest(Buffer.concat(chunks).toString("utf8"));
+            resolve(); // everything else is in the manifest: stop reading here
+          } catch (error) {
+            reject(error);
+          }
+        });
+        return;
+      }
+      if (header.type === "file") {
+        const hash = createHash("sha256");
+        stream.on("data", (c: Buffer) => void hash.update(c));
+        stream.on("end", () => {
+          files.push({ path: name, size: header.size ?? 0, sha256: hash.digest("hex") });
+          next();
+        });
+      } else {
+        if (header.type === "symlink") files.push({ path: name, size: 0, sha256: "", linkTarget: header.linkname ?? "" });
+        stream.on("end", next);
+        stream.resume();
+      }
+    });
+    extract.on("finish", resolve);
+    extract.on("error", reject);
+    body.on("error", reject);
+  });
+  body.pipe(createGunzip()).on("error", (error) => extract.destroy(error)).pipe(extract);
+  try {
+    await done;
+  } finally {
+    body.destroy();
+  }
+  if (embedded) return { manifest: embedded, embedded: true, sha256: null };
+  const paths = [...new Set(files.map((f) => f.path.split("/").slice(0, 2).join("/")))].sort();
+  return {
+    embedded: false,
+    sha256: wholeHash.digest("hex"),
+    manifest: {
+      format: 1,
+      label: fallbackLabel ?? "unknown",
+      services: [],
+      paths,
+      replace: [],
+      files: files.sort((a, b) => a.path.localeCompare(b.path)),
+      git: null,
+      createdAt: object.LastModified?.toISOString() ?? new Date(0).toISOString(),
+      createdBy: "outside Deckhand",
+      deckhandVersion: "",
+    },
+  };
+}
+
+/** sha256 of an object, read through once (for bundles whose metadata does not carry it). */
+export async function hashObject(s3: S3Client, bucket: string, key: string): Promise<string> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const hash = createHash("sha256");
+  for await (const chunk of object.Body as Readable) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
