@@ -2,6 +2,7 @@
 
 import { z } from "zod";
 import { cancelDeploy, confirmDeploy, startDeploy } from "@/lib/deploy/deploy";
+import { previewRedeploy, retryFailedHosts, startRedeploy } from "@/lib/deploy/redeploy";
 import { runAction } from "@/lib/server/action";
 import { requireContext } from "@/lib/server/deckhand";
 import { setSandboxFault } from "@/lib/server/sandbox-control";
@@ -30,4 +31,27 @@ export async function setSandboxFaultAction(input: unknown) {
     input,
     async ({ instanceId, fault, on }) => setSandboxFault(instanceId, fault, on),
   );
+}
+
+const redeployRequest = z.object({
+  environment: z.string().min(1),
+  bundleKey: z.string().regex(/^[A-Za-z0-9_.\/-]{1,1024}$/, "not a bundle key"),
+  services: z.array(z.string().min(1)).min(1, "pick at least one service"),
+  kind: z.enum(["rollback", "redeploy"]),
+});
+
+/** What a rollback / redeploy would do (checks, from → to, diff, script), before anything is sent. */
+export async function previewRedeployAction(input: unknown) {
+  return runAction(redeployRequest, input, async (request) => {
+    const { manifest: _manifest, ...preview } = await previewRedeploy(await requireContext(), request);
+    return preview;
+  });
+}
+
+export async function startRedeployAction(input: unknown) {
+  return runAction(redeployRequest, input, async (request) => ({ deployId: await startRedeploy(await requireContext(), request) }));
+}
+
+export async function retryFailedHostsAction(input: unknown) {
+  return runAction(z.object({ deployId }), input, async ({ deployId }) => ({ instanceIds: await retryFailedHosts(await requireContext(), deployId) }));
 }

@@ -12,6 +12,8 @@ export interface BundleObject {
   lastModified: Date;
   /** From the key name (`<namePrefix><label>_<stamp>.tar.gz`), when it follows the runbooks' naming. */
   label: string | null;
+  /** The unix stamp in the key, 0 when the key does not follow the naming. */
+  stamp: number;
 }
 
 /**
@@ -25,11 +27,13 @@ export async function listBundleObjects(s3: S3Client, bucket: string, prefix: st
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: continuationToken }));
     for (const object of page.Contents ?? []) {
       if (!object.Key?.endsWith(".tar.gz")) continue;
-      bundles.push({ key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0), label: parseBundleKey(object.Key, namePrefix)?.label ?? null });
+      const parsed = parseBundleKey(object.Key, namePrefix);
+      bundles.push({ key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0), label: parsed?.label ?? null, stamp: parsed?.stamp ?? 0 });
     }
     continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (continuationToken);
-  return bundles.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime() || b.key.localeCompare(a.key));
+  // Uploads within the same second tie on LastModified: the stamp in the key breaks the tie.
+  return bundles.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime() || b.stamp - a.stamp || b.key.localeCompare(a.key));
 }
 
 export interface LifecycleInfo {
@@ -87,7 +91,7 @@ export async function readBundleManifest(s3: S3Client, bucket: string, key: stri
       first = false;
       if (isFirst && name === MANIFEST_PATH) {
         const chunks: Buffer[] = [];
-        stream.on("data", (c: Buffer) => void chunks.push(c));
+        stream.on("data", (c: unknown) => void chunks.push(c as Buffer));
         stream.on("end", () => {
           try {
             embedded = parseManifest(Buffer.concat(chunks).toString("utf8"));
@@ -100,7 +104,7 @@ export async function readBundleManifest(s3: S3Client, bucket: string, key: stri
       }
       if (header.type === "file") {
         const hash = createHash("sha256");
-        stream.on("data", (c: Buffer) => void hash.update(c));
+        stream.on("data", (c: unknown) => void hash.update(c as Buffer));
         stream.on("end", () => {
           files.push({ path: name, size: header.size ?? 0, sha256: hash.digest("hex") });
           next();

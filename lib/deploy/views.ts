@@ -137,6 +137,7 @@ export interface EnvironmentView {
   albUrl: string | null;
   pingError: string | null;
   hosts: HostView[];
+  live: LiveView;
 }
 
 export interface ServiceView {
@@ -154,4 +155,53 @@ export interface OverviewView {
   services: ServiceView[];
   recent: DeploySummaryView[];
   sandbox: boolean;
+}
+
+export interface LiveCellView {
+  bundleKey: string;
+  deployId: string;
+  kind: string;
+  at: string;
+}
+
+/** Per service: what is live now and the bundle a one-click rollback would go back to. */
+export interface RollbackView {
+  service: string;
+  current: LiveCellView;
+  previous: LiveCellView | null;
+}
+
+export interface LiveView {
+  /** instanceId → service → the bundle last deployed there successfully (null: history does not know). */
+  hosts: Record<string, Record<string, LiveCellView | null>>;
+  rollback: RollbackView[];
+}
+
+export interface BundleRowView {
+  key: string;
+  fileName: string;
+  size: number;
+  lastModified: string;
+  expiresAt: string;
+  services: string[];
+  /** Where the services came from: the deploy history, the object's metadata, or only the key name. */
+  servicesFrom: "history" | "metadata" | "key name" | "unknown";
+  outsideDeckhand: boolean;
+  deployedBy: string | null;
+  deployedAt: string | null;
+  deployId: string | null;
+  liveOn: { instanceId: string; hostName: string; services: string[] }[];
+}
+
+export interface BundlesPageView {
+  environment: string;
+  bucket: string;
+  prefix: string;
+  retentionDays: number;
+  lifecycle: { expirationDays: number | null; ruleId: string | null; unreadable: string | null };
+  lifecycleWarning: string | null;
+  total: number;
+  page: number;
+  pageSize: number;
+  rows: BundleRowView[];
 }

@@ -3,7 +3,8 @@ import { describeAwsError } from "../aws/errors";
 import { describePing } from "../aws/ssm";
 import { getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
 import { toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
-import { getDeckhand } from "./deckhand";
+import { bundlesPage, liveView } from "../deploy/bundles";
+import { getDeckhand, requireContext } from "./deckhand";
 
 export async function loadOverview(): Promise<OverviewView> {
   const state = await getDeckhand();
@@ -21,6 +22,7 @@ export async function loadOverview(): Promise<OverviewView> {
         ),
         lastRunPerHost(state.db, name, ids),
       ]);
+      const live = await liveView(state.ctx!, name);
       return {
         name,
         region: env.region,
@@ -30,6 +32,7 @@ export async function loadOverview(): Promise<OverviewView> {
         s3Output: Boolean(env.output.s3Bucket),
         albUrl: env.albUrl ?? null,
         pingError: ping.error,
+        live,
         hosts: env.hosts.map((h) => {
           const run = last.get(h.instanceId);
           return { instanceId: h.instanceId, name: h.name, ping: ping.map.get(h.instanceId) ?? (ping.error ? null : "Not registered"), last: run ? { ...run, at: run.at.toISOString() } : null };
@@ -50,4 +53,8 @@ export async function loadDeploy(id: string): Promise<DeployView | null> {
 export async function loadHistory(limit = 200) {
   const state = await getDeckhand();
   return (await listDeploys(state.db, { limit })).map(toSummaryView);
+}
+
+export async function loadBundles(environment: string, page: number, refresh: boolean) {
+  return bundlesPage(await requireContext(), environment, page, 50, refresh);
 }
