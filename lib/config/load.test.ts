@@ -77,3 +77,14 @@ describe("config", () => {
     await expect(loadConfig(file)).rejects.toThrow(/repo: .*missing is not a directory/);
   });
 });
+
+describe("the README's example config", () => {
+  it("is valid, so the documented Aegis setup cannot rot", async () => {
+    const readme = await fs.readFile(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
+    const example = /## Using it with real AWS[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeTruthy();
+    const config = parseConfig(JSON.parse(example!), "README.md");
+    expect(Object.keys(config.services)).toEqual(["ui", "audit", "gateway"]);
+    expect(config.environments.prod.hosts).toHaveLength(2);
+  });
+});
