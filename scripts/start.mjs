@@ -54,7 +54,9 @@ async function startSandbox() {
     if (Date.now() > deadline) throw new Error("the sandbox did not start within 60 s");
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return JSON.parse(fs.readFileSync(envFile, "utf8")).env;
+  const { env, root: sandboxRoot } = JSON.parse(fs.readFileSync(envFile, "utf8"));
+  // The sandbox's hosts, bucket and repo are new on every start: so is its history, unless asked.
+  return { DECKHAND_DB: process.env.DECKHAND_DB ?? path.join(sandboxRoot, "history.db"), ...env };
 }
 
 const hasConfig = Boolean(process.env.DECKHAND_CONFIG) || fs.existsSync(path.join(root, "deckhand.config.json"));

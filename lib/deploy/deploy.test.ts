@@ -55,6 +55,12 @@ async function hostHealth(host: Sandbox["hosts"][number], service: string) {
 }
 
 async function albHashes(count: number) {
+  // A recreated ui container can miss a health check or two: read once the ALB has both hosts again.
+  for (let i = 0; i < 100; i++) {
+    const state = (await (await fetch(`${sandbox.endpoints.control}/state`)).json()) as { hosts: { albHealthy: boolean }[] };
+    if (state.hosts.every((h) => h.albHealthy)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const seen: { host: string; hash: string }[] = [];
   for (let i = 0; i < count; i++) {
     const response = await fetch(sandbox.endpoints.alb + "/");
@@ -191,5 +197,26 @@ describe("deploy path against the sandbox", () => {
     } finally {
       for (const host of sandbox.hosts) sandbox.setFault(host.instanceId, "slow", false);
     }
+  });
+
+  it("records AWS errors in plain words: a missing bucket and an unknown instance", async () => {
+    const environment = ctx.config.environments.sandbox;
+    const broken = (patch: Partial<typeof environment>) =>
+      createDeployContext({ ...ctx.config, environments: { sandbox: { ...environment, ...patch } } }, db, { pollIntervalMs: 250 });
+
+    const noBucket = broken({ bucket: "no-such-deckhand-bucket" });
+    const first = await startDeploy(noBucket, { environment: "sandbox", services: ["audit"] });
+    await jobSettled(first);
+    const failedUpload = await getDeployDetail(db, first);
+    expect(failedUpload?.status).toBe("failed");
+    expect(failedUpload?.error).toMatch(/bucket does not exist/);
+
+    const unknownHost = broken({ hosts: [{ instanceId: "i-0000000000000dead", name: "ghost" }] });
+    const second = await startDeploy(unknownHost, { environment: "sandbox", services: ["audit"] });
+    await jobSettled(second);
+    const failedSend = await getDeployDetail(db, second);
+    expect(failedSend?.status).toBe("failed");
+    expect(failedSend?.error).toMatch(/SSM does not accept these instance ids/);
+    expect(failedSend?.script).toContain("#!/bin/bash"); // what would have been sent is kept
   });
 });
