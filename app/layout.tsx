@@ -17,6 +17,9 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
             <Link href="/" className="text-sm text-slate-600 hover:text-slate-900">
               Dashboard
             </Link>
+            <Link href="/bundles" className="text-sm text-slate-600 hover:text-slate-900">
+              Bundles
+            </Link>
             <Link href="/history" className="text-sm text-slate-600 hover:text-slate-900">
               History
             </Link>

@@ -9,6 +9,7 @@ import { deployShape } from "@/lib/deploy/plan";
 import type { EnvironmentView, OverviewView, ServiceView } from "@/lib/deploy/views";
 import { fetchJson } from "./fetch-json";
 import { DeployList } from "./deploy-list";
+import { LiveMatrix } from "./live-matrix";
 import { SandboxPanel } from "./sandbox-panel";
 import { StatusBadge } from "./status-badge";
 import { Time } from "./time";
@@ -61,6 +62,7 @@ function EnvironmentSection({ environment, services }: { environment: Environmen
       </div>
       {environment.pingError && <ErrorBox title="SSM" message={environment.pingError} />}
       <HostTable environment={environment} />
+      <LiveMatrix environment={environment} services={services} />
       <DeployForm environment={environment} services={services} />
     </section>
   );

@@ -3,26 +3,32 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useRef, useState, useTransition } from "react";
-import { cancelDeployAction, confirmDeployAction } from "@/app/actions";
+import { cancelDeployAction, confirmDeployAction, retryFailedHostsAction } from "@/app/actions";
 import type { DeployEventView, DeployView, HostRunView } from "@/lib/deploy/views";
 import { ErrorBox } from "./dashboard";
 import { fetchJson } from "./fetch-json";
+import { formatBytes } from "./format";
 import { StatusBadge } from "./status-badge";
 import { Time } from "./time";
 
 /** One deploy, live while it runs (polled every second) and the same page for review later. */
 export function DeployViewPage({ id }: { id: string }) {
+  // A retry restarts a finished deploy in the background: keep polling for a while even if the
+  // first refetch still sees it finished, until the new attempt shows up.
+  const [pollUntil, setPollUntil] = useState(0);
   const query = useQuery({
     queryKey: ["deploy", id],
     queryFn: () => fetchJson<DeployView>(`/api/deploys/${encodeURIComponent(id)}`),
-    refetchInterval: (q) => (q.state.data && !q.state.data.active ? false : 1000),
+    refetchInterval: (q) => (q.state.data && !q.state.data.active && Date.now() > pollUntil ? false : 1000),
   });
   if (query.isPending) return <p className="text-slate-500">Loading deploy…</p>;
   if (query.isError) return <ErrorBox title={`Deploy ${id}`} message={query.error.message} />;
-  return <DeployDetail deploy={query.data} />;
+  return <DeployDetail deploy={query.data} onRestarted={() => setPollUntil(Date.now() + 15_000)} />;
 }
 
-function DeployDetail({ deploy }: { deploy: DeployView }) {
+const kindTitle: Record<string, string> = { deploy: "Deploy", rollback: "Rollback", redeploy: "Redeploy" };
+
+function DeployDetail({ deploy, onRestarted }: { deploy: DeployView; onRestarted: () => void }) {
   const latestAttempt = new Map<string, HostRunView>();
   for (const run of deploy.hostRuns) latestAttempt.set(run.instanceId, run);
   const earlier = deploy.hostRuns.filter((run) => latestAttempt.get(run.instanceId) !== run);
@@ -32,11 +38,26 @@ function DeployDetail({ deploy }: { deploy: DeployView }) {
       <header className="space-y-2">
         <div className="flex flex-wrap items-center gap-3">
           <h1 className="text-2xl font-semibold">
-            {deploy.kind === "deploy" ? "Deploy" : deploy.kind} of {deploy.services.join(", ")} to {deploy.environment}
+            {kindTitle[deploy.kind] ?? deploy.kind} of {deploy.services.join(", ")} to {deploy.environment}
           </h1>
           <StatusBadge status={deploy.status} testId="deploy-status" />
-          <DeployActions deploy={deploy} />
+          <DeployActions deploy={deploy} onRestarted={onRestarted} />
         </div>
+        {deploy.kind !== "deploy" && (
+          <p className="text-sm text-slate-700" data-testid="deploy-kind">
+            <span className="rounded bg-violet-100 px-1.5 py-0.5 text-xs font-medium text-violet-800">{deploy.kind}</span>{" "}
+            {deploy.revertsDeployId ? (
+              <>
+                {deploy.kind} of{" "}
+                <Link href={`/deploys/${deploy.revertsDeployId}`} className="font-mono text-xs text-sky-700 hover:underline" data-testid="reverts-link">
+                  {deploy.revertsDeployId}
+                </Link>
+              </>
+            ) : (
+              "of a bundle already in S3 (nothing was built or uploaded)"
+            )}
+          </p>
+        )}
         <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-0.5 text-sm text-slate-700">
           <dt className="text-slate-500">Id</dt>
           <dd className="font-mono text-xs">{deploy.id}</dd>
@@ -80,7 +101,7 @@ function DeployDetail({ deploy }: { deploy: DeployView }) {
       <ScriptViewer script={deploy.script} open={deploy.status === "awaiting_confirmation"} />
 
       {latestAttempt.size > 0 && (
-        <section className="grid gap-4 lg:grid-cols-2">
+        <section className="grid gap-4 lg:grid-cols-2" data-testid="current-attempts">
           {[...latestAttempt.values()].map((run) => (
             <HostPanel key={run.id} run={run} />
           ))}
@@ -101,22 +122,36 @@ function DeployDetail({ deploy }: { deploy: DeployView }) {
   );
 }
 
-function DeployActions({ deploy }: { deploy: DeployView }) {
+function DeployActions({ deploy, onRestarted }: { deploy: DeployView; onRestarted: () => void }) {
   const queryClient = useQueryClient();
   const [error, setError] = useState<string | null>(null);
   const [pending, startTransition] = useTransition();
-  const act = (action: typeof confirmDeployAction) =>
+  const act = (action: (input: { deployId: string }) => Promise<{ ok: true } | { ok: false; error: string }>, restarts = false) =>
     startTransition(async () => {
       const result = await action({ deployId: deploy.id });
       setError(result.ok ? null : result.error);
+      if (result.ok && restarts) onRestarted();
       await queryClient.invalidateQueries({ queryKey: ["deploy", deploy.id] });
     });
   const canCancel = deploy.status === "running" || deploy.status === "awaiting_confirmation";
+  const canRetry = (deploy.status === "failed" || deploy.status === "partially_failed") && deploy.commandId !== null;
   return (
     <div className="flex items-center gap-2">
       {deploy.status === "awaiting_confirmation" && (
         <button type="button" disabled={pending} onClick={() => act(confirmDeployAction)} className="rounded-md bg-sky-700 px-3 py-1.5 text-sm font-semibold text-white hover:bg-sky-800 disabled:bg-slate-300">
           Send to hosts
+        </button>
+      )}
+      {canRetry && (
+        <button
+          type="button"
+          disabled={pending}
+          onClick={() => act(retryFailedHostsAction, true)}
+          data-testid="retry-failed-hosts"
+          title="Send the same script again, only to the hosts that did not succeed"
+          className="rounded-md bg-sky-700 px-3 py-1.5 text-sm font-semibold text-white hover:bg-sky-800 disabled:bg-slate-300"
+        >
+          {pending ? "Retrying…" : "Retry failed hosts"}
         </button>
       )}
       {canCancel && (
@@ -131,12 +166,6 @@ function DeployActions({ deploy }: { deploy: DeployView }) {
       )}
     </div>
   );
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 const PHASES = [

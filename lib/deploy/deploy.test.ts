@@ -2,13 +2,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../config/load";
 import { openDatabase, type Db } from "../history/db";
 import { getDeployDetail } from "../history/deploys";
 import { bumpSampleRepo, startSandbox, type Sandbox } from "../sandbox";
 import { createDeployContext, type DeployContext } from "./context";
-import { cancelDeploy, startDeploy, watchDeploy } from "./deploy";
+import { cancelDeploy, freshBundleKey, startDeploy, watchDeploy } from "./deploy";
 import { jobSettled } from "./jobs";
 
 let sandbox: Sandbox;
@@ -196,6 +196,20 @@ describe("deploy path against the sandbox", () => {
       ]);
     } finally {
       for (const host of sandbox.hosts) sandbox.setFault(host.instanceId, "slow", false);
+    }
+  });
+
+  it("runs one deploy at a time per environment, and never reuses a bundle key", async () => {
+    const first = await startDeploy(ctx, { environment: "sandbox", services: ["gateway"] });
+    await expect(startDeploy(ctx, { environment: "sandbox", services: ["audit"] })).rejects.toThrow(/still .* on sandbox: wait for it to end or cancel it/);
+    await jobSettled(first);
+    const taken = (await getDeployDetail(db, first))!.bundleKey;
+    const stamp = Number(/_(\d+)\.tar\.gz$/.exec(taken)![1]);
+    vi.spyOn(Date, "now").mockReturnValue(stamp * 1000); // the same second as the first bundle
+    try {
+      expect(await freshBundleKey(ctx, ctx.config.environments.sandbox, "gateway")).toBe(taken.replace(`_${stamp}.`, `_${stamp + 1}.`));
+    } finally {
+      vi.restoreAllMocks();
     }
   });
 

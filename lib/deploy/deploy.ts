@@ -15,7 +15,9 @@ import {
   createHostRuns,
   currentHostRuns,
   getDeploy,
+  findActiveDeploy,
   insertDeploy,
+  isBundleKeyTaken,
   recordEvent,
   updateDeploy,
   updateHostRun,
@@ -42,12 +44,21 @@ export interface StartDeployRequest {
   reviewScript?: boolean;
 }
 
+/** One deploy at a time per environment: two scripts rebuilding containers on the same hosts would race. */
+export async function assertEnvironmentIdle(ctx: DeployContext, environment: string, exceptDeployId?: string): Promise<void> {
+  const active = await findActiveDeploy(ctx.db, environment);
+  if (active && active.id !== exceptDeployId) {
+    throw new DeployError(`Deploy ${active.id} is still ${active.status.replace("_", " ")} on ${environment}: wait for it to end or cancel it first.`);
+  }
+}
+
 /** Records a new deploy and starts it in the background; returns its id at once. */
 export async function startDeploy(ctx: DeployContext, request: StartDeployRequest): Promise<string> {
   const plan = planDeploy(ctx.config, request.environment, request.services);
+  await assertEnvironmentIdle(ctx, request.environment);
   const environment = environmentOf(ctx.config, request.environment);
   const id = newDeployId(plan.label);
-  const key = bundleKey(environment.prefix, ctx.config.bundleNamePrefix, plan.label, Math.floor(Date.now() / 1000));
+  const key = await freshBundleKey(ctx, environment, plan.label);
   await insertDeploy(ctx.db, {
     id,
     environment: request.environment,
@@ -61,6 +72,14 @@ export async function startDeploy(ctx: DeployContext, request: StartDeployReques
   });
   void runJob(id, () => guarded(ctx, id, () => buildUploadAndSend(ctx, id, plan, environment)));
   return id;
+}
+
+/** Keys carry a one-second stamp: a second deploy within the same second must not overwrite the first bundle. */
+export async function freshBundleKey(ctx: DeployContext, environment: EnvironmentConfig, label: string): Promise<string> {
+  for (let stamp = Math.floor(Date.now() / 1000); ; stamp++) {
+    const key = bundleKey(environment.prefix, ctx.config.bundleNamePrefix, label, stamp);
+    if (!(await isBundleKeyTaken(ctx.db, environment.bucket, key))) return key;
+  }
 }
 
 /** Any error that escapes a phase ends the deploy as failed with the error recorded: never dropped. */
@@ -196,6 +215,9 @@ export async function sendAndWatch(ctx: DeployContext, id: string, hosts: { inst
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** SSM lists a new invocation within seconds; after this long without one the host is given up on. */
+const NEVER_LISTED_MS = 5 * 60_000;
+
 /** Reads a host's full output from the S3 output prefix, where SSM writes it untruncated. */
 async function fullOutputFromS3(ctx: DeployContext, environment: EnvironmentConfig, commandId: string, instanceId: string, stream: "stdout" | "stderr") {
   const { s3Bucket, s3Prefix } = environment.output;
@@ -252,20 +274,32 @@ export async function watchDeploy(ctx: DeployContext, id: string): Promise<void>
     const open = runs.filter((run) => !isTerminalHostStatus(run.status));
     if (open.length === 0 && deploy.status !== "running") return; // already finished and recorded
     try {
+      let changed = false;
       for (const commandId of new Set(open.map((run) => run.commandId ?? ""))) {
         const invocations = await listInvocations(ctx.aws(environment.region).ssm, commandId);
-        if (environment.output.cloudWatchLogGroup) await tailLive(ctx, id, environment, environment.output.cloudWatchLogGroup, commandId, open);
+        if (environment.output.cloudWatchLogGroup) {
+          changed = (await tailLive(ctx, id, environment, environment.output.cloudWatchLogGroup, commandId, open)) > 0 || changed;
+        }
         for (const run of open.filter((r) => r.commandId === commandId)) {
-          // Right after SendCommand SSM may not list a host yet (InvocationDoesNotExist): it stays Pending.
+          // Right after SendCommand SSM may not list a host yet (InvocationDoesNotExist): it stays Pending,
+          // but not forever: a host SSM never lists is recorded as failed rather than watched for ever.
           const invocation = invocations.find((i) => i.InstanceId === run.instanceId);
+          if (!invocation && Date.now() - run.startedAt.getTime() > NEVER_LISTED_MS) {
+            await updateHostRun(ctx.db, run.id, { status: "Failed", statusDetails: "SSM never listed an invocation for this host", responseCode: -1, finishedAt: new Date() });
+            await appendOutput(ctx.db, [{ hostRunId: run.id, stream: "status", text: "Failed (SSM never listed an invocation for this host)" }]);
+            changed = true;
+            continue;
+          }
           const status = invocation?.Status;
           if (!status || status === run.status) continue;
-          await appendOutput(ctx.db, [{ hostRunId: run.id, stream: "status", text: `${status}${invocation.StatusDetails && invocation.StatusDetails !== status ? ` (${invocation.StatusDetails})` : ""}` }]);
           if (isTerminalHostStatus(status)) await finishHostRun(ctx, environment, run);
           else await updateHostRun(ctx.db, run.id, { status, statusDetails: invocation.StatusDetails ?? null });
+          await appendOutput(ctx.db, [{ hostRunId: run.id, stream: "status", text: `${status}${invocation.StatusDetails && invocation.StatusDetails !== status ? ` (${invocation.StatusDetails})` : ""}` }]);
+          changed = true;
         }
       }
-      interval = baseInterval;
+      // Quiet cycles poll a little less often (fewer SSM calls on long builds); any change resets.
+      interval = changed ? baseInterval : Math.min(Math.round(interval * 1.5), baseInterval * 3);
     } catch (error) {
       // A bad cycle is recorded and retried more slowly; the deploy is never dropped.
       await recordEvent(ctx.db, id, "watch", describeAwsError(error, "polling SSM"));
@@ -301,6 +335,7 @@ async function tailLive(
     }),
   );
   await updateDeploy(ctx.db, id, { liveCursor: JSON.stringify(result.cursor) });
+  return result.lines.length;
 }
 
 /** Sends a deploy that was stopped for script review. */

@@ -9,7 +9,7 @@ import { currentHostRuns, getDeploy, insertDeploy, recordEvent } from "../histor
 import { deploysByBundle, liveBundles } from "../history/live";
 import { composeScript } from "../remote/compose-script";
 import type { DeployContext } from "./context";
-import { DeployError, guarded, newDeployId, sendAndWatch } from "./deploy";
+import { assertEnvironmentIdle, DeployError, guarded, newDeployId, sendAndWatch } from "./deploy";
 import { runJob } from "./jobs";
 import { planDeploy } from "./plan";
 
@@ -140,6 +140,7 @@ export async function previewRedeploy(ctx: DeployContext, request: RedeployReque
 
 /** Deploys an existing bundle (rollback or redeploy) through the same send-and-watch path as any deploy. */
 export async function startRedeploy(ctx: DeployContext, request: RedeployRequest): Promise<string> {
+  await assertEnvironmentIdle(ctx, request.environment);
   const preview = await previewRedeploy(ctx, request);
   const environment = environmentOf(ctx.config, request.environment);
   const id = newDeployId(`${request.kind}-${preview.services.length === 1 ? preview.services[0] : "multi"}`);
@@ -173,6 +174,7 @@ export async function retryFailedHosts(ctx: DeployContext, id: string): Promise<
   }
   const failed = (await currentHostRuns(ctx.db, id)).filter((run) => run.status !== "Success");
   if (failed.length === 0) throw new DeployError(`Every host of deploy ${id} succeeded: nothing to retry.`);
+  await assertEnvironmentIdle(ctx, deploy.environment, id);
   const environment = environmentOf(ctx.config, deploy.environment);
   try {
     await headBundle(ctx.aws(environment.region).s3, deploy.bundleBucket, deploy.bundleKey);

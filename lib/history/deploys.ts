@@ -24,6 +24,10 @@ export async function insertDeploy(db: Db, deploy: NewDeploy) {
   return db.deploy.create({ data: { ...rest, services: JSON.stringify(services), script: deploy.script ?? "", status: deploy.status ?? "queued" } });
 }
 
+export async function isBundleKeyTaken(db: Db, bucket: string, key: string): Promise<boolean> {
+  return (await db.deploy.count({ where: { bundleBucket: bucket, bundleKey: key } })) > 0;
+}
+
 export async function recordEvent(db: Db, deployId: string, phase: string, message: string, progress?: { bytes?: number; total?: number }) {
   await db.deployEvent.create({ data: { deployId, phase, message, bytes: progress?.bytes ?? null, total: progress?.total ?? null } });
 }
@@ -83,6 +87,14 @@ export async function listDeploys(db: Db, options: { environment?: string; limit
     orderBy: { createdAt: "desc" },
     take: options.limit ?? 50,
     include: { hostRuns: { select: { instanceId: true, hostName: true, status: true, attempt: true } } },
+  });
+}
+
+/** A deploy of the environment that has not finished (including one waiting for script review). */
+export async function findActiveDeploy(db: Db, environment: string) {
+  return db.deploy.findFirst({
+    where: { environment, status: { in: ["queued", "building", "packing", "uploading", "awaiting_confirmation", "sending", "running"] } },
+    select: { id: true, status: true },
   });
 }
 

@@ -1,0 +1,234 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useEffect, useId, useState, useTransition } from "react";
+import { previewRedeployAction, startRedeployAction } from "@/app/actions";
+import { bundleFileName, formatBytes, formatDuration } from "./format";
+
+type PreviewResult = Awaited<ReturnType<typeof previewRedeployAction>>;
+type RedeployPreview = Extract<PreviewResult, { ok: true }>["data"];
+export type RedeployKind = "rollback" | "redeploy";
+
+export interface RedeployTarget {
+  environment: string;
+  bundleKey: string;
+  kind: RedeployKind;
+  /** Services ticked when the dialog opens. */
+  initialServices: string[];
+  /** Services the operator may tick. One fixed service (a rollback) shows no checkboxes. */
+  choices: string[];
+}
+
+/**
+ * The one confirmation step before an existing bundle goes back onto the hosts: it shows the
+ * server's preview (checks, from → to, file diff, exact script) and only then offers to start.
+ */
+export function RedeployDialog({ target, onClose }: { target: RedeployTarget; onClose: () => void }) {
+  const router = useRouter();
+  const titleId = useId();
+  const [chosen, setChosen] = useState<string[]>(target.initialServices);
+  const [startError, setStartError] = useState<string | null>(null);
+  const [starting, startTransition] = useTransition();
+  const request = { environment: target.environment, bundleKey: target.bundleKey, kind: target.kind, services: [...chosen].sort() };
+
+  const preview = useQuery({
+    queryKey: ["redeploy-preview", request],
+    queryFn: () => previewRedeployAction(request),
+    enabled: chosen.length > 0,
+    // A preview is a snapshot of "what would happen now": never reuse an old one.
+    gcTime: 0,
+    staleTime: 0,
+    retry: false,
+    refetchOnWindowFocus: false,
+  });
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => event.key === "Escape" && !starting && onClose();
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [onClose, starting]);
+
+  const toggle = (name: string) => setChosen((current) => (current.includes(name) ? current.filter((n) => n !== name) : [...current, name]));
+  const confirm = () =>
+    startTransition(async () => {
+      setStartError(null);
+      const result = await startRedeployAction(request);
+      if (result.ok) router.push(`/deploys/${result.data.deployId}`);
+      else setStartError(result.error);
+    });
+
+  const verb = target.kind === "rollback" ? "Roll back" : "Deploy";
+  const ready = preview.data?.ok ? preview.data.data : null;
+
+  return (
+    <div className="fixed inset-0 z-50 flex items-start justify-center overflow-y-auto bg-slate-900/40 p-4 sm:p-10" onClick={() => !starting && onClose()}>
+      <div
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby={titleId}
+        data-testid="redeploy-dialog"
+        className="w-full max-w-4xl space-y-4 rounded-lg bg-white p-5 shadow-xl ring-1 ring-slate-200"
+        onClick={(event) => event.stopPropagation()}
+      >
+        <div>
+          <h2 id={titleId} className="text-lg font-semibold">
+            {verb} {target.environment} to <span className="font-mono text-base">{bundleFileName(target.bundleKey)}</span>
+          </h2>
+          <p className="font-mono text-xs text-slate-500" title={target.bundleKey}>
+            {target.bundleKey}
+          </p>
+        </div>
+
+        {target.choices.length > 1 || target.initialServices.length === 0 ? (
+          <fieldset className="flex flex-wrap gap-2" aria-label="Services to deploy from this bundle">
+            {target.choices.map((name) => (
+              <label key={name} className={`flex cursor-pointer items-center gap-2 rounded-md border px-3 py-1.5 text-sm ${chosen.includes(name) ? "border-sky-500 bg-sky-50" : "border-slate-200"}`}>
+                <input type="checkbox" checked={chosen.includes(name)} onChange={() => toggle(name)} disabled={starting} />
+                <span className="font-medium">{name}</span>
+              </label>
+            ))}
+          </fieldset>
+        ) : null}
+
+        {chosen.length === 0 ? (
+          <p className="text-sm text-slate-500">Pick at least one service to see what would change.</p>
+        ) : preview.isPending ? (
+          <p className="text-sm text-slate-500" data-testid="redeploy-loading">
+            Checking the bundle and working out what would change…
+          </p>
+        ) : preview.isError ? (
+          <RefusalAlert message={preview.error.message} />
+        ) : !preview.data.ok ? (
+          <RefusalAlert message={preview.data.error} />
+        ) : (
+          <PreviewBody preview={preview.data.data} />
+        )}
+
+        {startError && <RefusalAlert message={startError} />}
+
+        <div className="flex items-center justify-end gap-2 border-t border-slate-100 pt-4">
+          <button type="button" onClick={onClose} disabled={starting} className="rounded-md border border-slate-300 px-4 py-2 text-sm font-medium text-slate-700 hover:bg-slate-50 disabled:opacity-50">
+            Cancel
+          </button>
+          {ready && !preview.isFetching && (
+            <button
+              type="button"
+              onClick={confirm}
+              disabled={starting}
+              data-testid="redeploy-confirm"
+              className="rounded-md bg-sky-700 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-sky-800 disabled:cursor-not-allowed disabled:bg-slate-300"
+            >
+              {starting ? "Starting…" : target.kind === "rollback" ? "Confirm rollback" : "Confirm deploy"}
+            </button>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function RefusalAlert({ message }: { message: string }) {
+  return (
+    <div role="alert" className="rounded-md border border-red-300 bg-red-50 p-3 text-sm text-red-900" data-testid="redeploy-refusal">
+      <p className="font-semibold">Deckhand will not do this</p>
+      <p className="mt-1 whitespace-pre-wrap">{message}</p>
+    </div>
+  );
+}
+
+const changeStyle: Record<string, { sign: string; className: string }> = {
+  added: { sign: "+", className: "text-emerald-700" },
+  removed: { sign: "−", className: "text-red-700" },
+  changed: { sign: "~", className: "text-amber-700" },
+};
+
+function PreviewBody({ preview }: { preview: RedeployPreview }) {
+  return (
+    <div className="space-y-4" data-testid="redeploy-preview">
+      <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm">
+        <dt className="text-slate-500">Kind</dt>
+        <dd data-testid="redeploy-kind">{preview.kind}</dd>
+        <dt className="text-slate-500">Services</dt>
+        <dd>{preview.services.join(", ")}</dd>
+        <dt className="text-slate-500">Hosts</dt>
+        <dd>{preview.hosts.map((h) => h.name).join(", ")}</dd>
+        <dt className="text-slate-500">Bundle age</dt>
+        <dd>
+          {formatDuration(preview.targetAgeSeconds)} old
+          {preview.madeOutsideDeckhand && (
+            <span className="ml-2 rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-800" title="Deckhand has no record of this bundle; what it carries was read from the tarball itself">
+              made outside Deckhand
+            </span>
+          )}
+        </dd>
+        {preview.revertsDeployId && (
+          <>
+            <dt className="text-slate-500">Replaces</dt>
+            <dd>
+              <Link href={`/deploys/${preview.revertsDeployId}`} className="font-mono text-xs text-sky-700 hover:underline">
+                {preview.revertsDeployId}
+              </Link>
+            </dd>
+          </>
+        )}
+        <dt className="text-slate-500">sha256</dt>
+        <dd className="font-mono text-xs">{preview.sha256}</dd>
+      </dl>
+
+      <table className="w-full overflow-hidden rounded-md text-sm ring-1 ring-slate-200" data-testid="redeploy-changes">
+        <thead className="bg-slate-100 text-left text-slate-600">
+          <tr>
+            <th className="px-3 py-1.5">Host</th>
+            <th className="px-3 py-1.5">Service</th>
+            <th className="px-3 py-1.5">From</th>
+            <th className="px-3 py-1.5">To</th>
+          </tr>
+        </thead>
+        <tbody>
+          {preview.changes.map((change) => (
+            <tr key={`${change.instanceId}-${change.service}`} className="border-t border-slate-100" data-testid={`redeploy-change-${change.instanceId}-${change.service}`}>
+              <td className="px-3 py-1.5">{change.hostName}</td>
+              <td className="px-3 py-1.5">{change.service}</td>
+              <td className="px-3 py-1.5 font-mono text-xs" title={change.from ?? undefined}>
+                {change.from ? bundleFileName(change.from) : <span className="text-slate-400">unknown</span>}
+              </td>
+              <td className="px-3 py-1.5 font-mono text-xs" title={change.to}>
+                {change.from === change.to ? <span className="text-slate-400">unchanged</span> : <>→ {bundleFileName(change.to)}</>}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+
+      <section>
+        <h3 className="mb-1 text-sm font-medium">Files (against what is live now)</h3>
+        {preview.diff.length === 0 ? (
+          <p className="text-sm text-slate-500" data-testid="redeploy-diff">
+            no file changes
+          </p>
+        ) : (
+          <ul className="max-h-48 overflow-auto rounded bg-slate-50 p-2 font-mono text-xs ring-1 ring-slate-200" data-testid="redeploy-diff">
+            {preview.diff.map((file) => (
+              <li key={file.path} className={changeStyle[file.change].className} data-change={file.change}>
+                {changeStyle[file.change].sign} {file.path}
+                <span className="text-slate-400">
+                  {file.change === "changed" && file.sizeBefore !== undefined && file.sizeAfter !== undefined && ` ${formatBytes(file.sizeBefore)} → ${formatBytes(file.sizeAfter)}`}
+                  {file.change === "added" && file.sizeAfter !== undefined && ` ${formatBytes(file.sizeAfter)}`}
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section>
+        <h3 className="mb-1 text-sm font-medium">Host script (exactly as it would be sent through SSM)</h3>
+        <pre className="max-h-72 overflow-auto rounded bg-slate-900 p-3 font-mono text-xs text-slate-100" data-testid="redeploy-script">
+          {preview.script}
+        </pre>
+      </section>
+    </div>
+  );
+}
