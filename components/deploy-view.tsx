@@ -7,6 +7,7 @@ import { cancelDeployAction, confirmDeployAction, retryFailedHostsAction } from 
 import type { DeployEventView, DeployView, HostRunView } from "@/lib/deploy/views";
 import { ErrorBox } from "./dashboard";
 import { fetchJson } from "./fetch-json";
+import { FileDiff } from "./file-diff";
 import { formatBytes } from "./format";
 import { StatusBadge } from "./status-badge";
 import { Time } from "./time";
@@ -97,6 +98,12 @@ function DeployDetail({ deploy, onRestarted }: { deploy: DeployView; onRestarted
         <p className="rounded-md bg-violet-50 p-3 text-sm text-violet-900 ring-1 ring-violet-200">
           The bundle is in S3. Read the script below, then send it to the hosts.
         </p>
+      )}
+      {deploy.pendingDiff && (
+        <section className="rounded-lg bg-white p-3 shadow-sm ring-1 ring-slate-200">
+          <h2 className="mb-1 text-sm font-medium">Files this bundle changes against what is live</h2>
+          <FileDiff diff={deploy.pendingDiff} testId="pending-diff" />
+        </section>
       )}
       <ScriptViewer script={deploy.script} open={deploy.status === "awaiting_confirmation"} />
 

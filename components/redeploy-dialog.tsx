@@ -5,7 +5,8 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useId, useState, useTransition } from "react";
 import { previewRedeployAction, startRedeployAction } from "@/app/actions";
-import { bundleFileName, formatBytes, formatDuration } from "./format";
+import { FileDiff } from "./file-diff";
+import { bundleFileName, formatDuration } from "./format";
 
 type PreviewResult = Awaited<ReturnType<typeof previewRedeployAction>>;
 type RedeployPreview = Extract<PreviewResult, { ok: true }>["data"];
@@ -138,12 +139,6 @@ function RefusalAlert({ message }: { message: string }) {
   );
 }
 
-const changeStyle: Record<string, { sign: string; className: string }> = {
-  added: { sign: "+", className: "text-emerald-700" },
-  removed: { sign: "−", className: "text-red-700" },
-  changed: { sign: "~", className: "text-amber-700" },
-};
-
 function PreviewBody({ preview }: { preview: RedeployPreview }) {
   return (
     <div className="space-y-4" data-testid="redeploy-preview">
@@ -204,23 +199,7 @@ function PreviewBody({ preview }: { preview: RedeployPreview }) {
 
       <section>
         <h3 className="mb-1 text-sm font-medium">Files (against what is live now)</h3>
-        {preview.diff.length === 0 ? (
-          <p className="text-sm text-slate-500" data-testid="redeploy-diff">
-            no file changes
-          </p>
-        ) : (
-          <ul className="max-h-48 overflow-auto rounded bg-slate-50 p-2 font-mono text-xs ring-1 ring-slate-200" data-testid="redeploy-diff">
-            {preview.diff.map((file) => (
-              <li key={file.path} className={changeStyle[file.change].className} data-change={file.change}>
-                {changeStyle[file.change].sign} {file.path}
-                <span className="text-slate-400">
-                  {file.change === "changed" && file.sizeBefore !== undefined && file.sizeAfter !== undefined && ` ${formatBytes(file.sizeBefore)} → ${formatBytes(file.sizeAfter)}`}
-                  {file.change === "added" && file.sizeAfter !== undefined && ` ${formatBytes(file.sizeAfter)}`}
-                </span>
-              </li>
-            ))}
-          </ul>
-        )}
+        <FileDiff diff={preview.diff} testId="redeploy-diff" />
       </section>
 
       <section>

@@ -10,7 +10,7 @@ test("operator deploys audit and watches both hosts go green, then finds it in h
   await page.getByRole("checkbox", { name: /audit/ }).check();
   await expect(page.getByTestId("deploy-shape")).toContainText("services/audit");
   await expect(page.getByTestId("deploy-shape")).toContainText("one service");
-  await page.getByRole("button", { name: "Deploy" }).click();
+  await page.getByRole("button", { name: "Deploy", exact: true }).click();
 
   await expect(page).toHaveURL(/\/deploys\//);
   const deployUrl = page.url();
@@ -42,10 +42,26 @@ test("a failure injected on one host shows that host Failed with its stderr whil
   await expect(page.getByRole("checkbox", { name: "fail-next on EC2 a" })).toBeChecked();
 
   await page.getByRole("checkbox", { name: /gateway/ }).check();
-  await page.getByRole("button", { name: "Deploy" }).click();
+  await page.getByRole("button", { name: "Deploy", exact: true }).click();
   await expect(page).toHaveURL(/\/deploys\//);
   await expect(page.getByTestId("deploy-status")).toHaveText("partially failed");
   const panels = page.locator('[data-testid^="host-panel-"]');
   await expect(panels.filter({ hasText: "EC2 a" })).toHaveAttribute("data-host-status", "Failed");
   await expect(panels.filter({ hasText: "EC2 b" })).toHaveAttribute("data-host-status", "Success");
+});
+
+test("with script review on, the deploy stops after upload, shows the diff and script, and sends on confirm", async ({ page }) => {
+  await page.goto("/");
+  await page.getByRole("checkbox", { name: /gateway/ }).check();
+  await page.getByRole("checkbox", { name: "Review the host script before it is sent" }).check();
+  await page.getByRole("button", { name: "Deploy", exact: true }).click();
+  await expect(page).toHaveURL(/\/deploys\//);
+  await expect(page.getByTestId("deploy-status")).toHaveText("awaiting confirmation");
+  await expect(page.getByTestId("pending-diff")).toBeVisible();
+  await expect(page.getByTestId("host-script")).toContainText("sudo docker compose build --no-cache 'gateway'");
+  await expect(page.locator('[data-testid^="host-panel-"]')).toHaveCount(0); // nothing sent yet
+
+  await page.getByRole("button", { name: "Send to hosts" }).click();
+  await expect(page.getByTestId("deploy-status")).toHaveText("succeeded");
+  await expect(page.locator('[data-testid^="host-panel-"][data-host-status="Success"]')).toHaveCount(2);
 });

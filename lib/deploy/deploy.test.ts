@@ -8,7 +8,9 @@ import { openDatabase, type Db } from "../history/db";
 import { getDeployDetail } from "../history/deploys";
 import { bumpSampleRepo, startSandbox, type Sandbox } from "../sandbox";
 import { createDeployContext, type DeployContext } from "./context";
-import { cancelDeploy, freshBundleKey, startDeploy, watchDeploy } from "./deploy";
+import { sendScript } from "../aws/ssm";
+import { createHostRuns, insertDeploy, listUnfinishedDeploys, updateDeploy } from "../history/deploys";
+import { cancelDeploy, freshBundleKey, resumeUnfinishedDeploys, startDeploy, watchDeploy } from "./deploy";
 import { jobSettled } from "./jobs";
 
 let sandbox: Sandbox;
@@ -232,5 +234,35 @@ describe("deploy path against the sandbox", () => {
     expect(failedSend?.status).toBe("failed");
     expect(failedSend?.error).toMatch(/SSM does not accept these instance ids/);
     expect(failedSend?.script).toContain("#!/bin/bash"); // what would have been sent is kept
+  });
+
+  it("resumes watching a command a previous server process sent, and fails a deploy it left mid-upload", async () => {
+    bumpSampleRepo(sandbox.repoDir, "audit", "resume-1");
+    const id = await startDeploy(ctx, { environment: "sandbox", services: ["audit"], reviewScript: true });
+    await jobSettled(id);
+    const stopped = (await getDeployDetail(db, id))!;
+    expect(stopped.status).toBe("awaiting_confirmation");
+    // What the previous process had done when it died: the command sent and recorded, nobody watching.
+    const environment = ctx.config.environments.sandbox;
+    const commandId = await sendScript(ctx.aws(environment.region).ssm, {
+      instanceIds: environment.hosts.map((h) => h.instanceId),
+      script: stopped.script,
+      executionTimeoutSeconds: 600,
+      comment: `Deckhand ${id}`,
+    });
+    await createHostRuns(db, id, 1, commandId, environment.hosts);
+    await updateDeploy(db, id, { commandId, status: "running" });
+    await insertDeploy(db, { id: "left-mid-upload", environment: "sandbox", kind: "deploy", services: ["gateway"], label: "gateway", bundleKey: "deployments/acp_gateway_1.tar.gz", bundleBucket: sandbox.bucket, createdBy: "test", status: "uploading" });
+
+    const restarted = createDeployContext(ctx.config, db, { pollIntervalMs: 250 });
+    await resumeUnfinishedDeploys(restarted, await listUnfinishedDeploys(db));
+    await jobSettled(id);
+    const resumed = (await getDeployDetail(db, id))!;
+    expect(resumed.status).toBe("succeeded");
+    expect(resumed.hostRuns.map((r) => r.status)).toEqual(["Success", "Success"]);
+    expect(resumed.events.some((e) => e.message.includes("resuming the watch"))).toBe(true);
+    const abandoned = (await getDeployDetail(db, "left-mid-upload"))!;
+    expect(abandoned.status).toBe("failed");
+    expect(abandoned.error).toMatch(/stopped while this deploy was uploading; nothing was sent/);
   });
 });

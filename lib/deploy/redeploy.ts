@@ -1,12 +1,12 @@
 import { hashObject, readBundleManifest } from "../bundle/catalog";
 import { diffFiles, type FileChange } from "../bundle/diff";
-import { parseManifest, type BundleManifest } from "../bundle/manifest";
+import { parseManifest, type BundleManifest, type ManifestFile } from "../bundle/manifest";
 import { parseBundleKey } from "../bundle/naming";
 import { headBundle } from "../aws/s3";
 import { whoAmI } from "../bundle/pack";
 import { environmentOf } from "../config/load";
 import { currentHostRuns, getDeploy, insertDeploy, recordEvent } from "../history/deploys";
-import { deploysByBundle, liveBundles } from "../history/live";
+import { deploysByBundle, liveBundles, type LiveMap } from "../history/live";
 import { composeScript } from "../remote/compose-script";
 import type { DeployContext } from "./context";
 import { assertEnvironmentIdle, DeployError, guarded, newDeployId, sendAndWatch } from "./deploy";
@@ -41,6 +41,28 @@ export interface RedeployPreview extends RedeployRequest {
   sha256: string;
   manifest: BundleManifest;
   script: string;
+}
+
+/**
+ * Files a bundle would add, remove or change against what is live for these services: the newest
+ * bundle live on any host (hosts normally agree; a preview's from → to list shows when they do not).
+ */
+export async function diffAgainstLive(
+  ctx: DeployContext,
+  environment: string,
+  services: string[],
+  targetFiles: ManifestFile[],
+  withinPaths: string[],
+  live?: LiveMap,
+): Promise<{ diff: FileChange[]; liveDeployId: string | null }> {
+  const liveMap = live ?? (await liveBundles(ctx.db, environment));
+  const liveNow = [...liveMap.values()]
+    .flatMap((perHost) => services.map((s) => perHost.get(s)))
+    .filter((b) => b !== undefined)
+    .sort((a, b) => b.at.getTime() - a.at.getTime())[0];
+  const liveDeploy = liveNow ? await getDeploy(ctx.db, liveNow.deployId) : null;
+  const liveFiles = liveDeploy?.manifest ? parseManifest(liveDeploy.manifest).files : [];
+  return { diff: diffFiles(liveFiles, targetFiles, withinPaths), liveDeployId: liveNow?.deployId ?? null };
 }
 
 function isNotFound(error: unknown): boolean {
@@ -98,13 +120,7 @@ export async function previewRedeploy(ctx: DeployContext, request: RedeployReque
     throw new DeployError(`Bundle ${request.bundleKey} is already live for ${plan.services.join(", ")} on every host: nothing to roll back.`);
   }
 
-  // Diff against the newest bundle live now for these services (hosts normally agree; the changes list shows when they do not).
-  const liveNow = [...live.values()]
-    .flatMap((perHost) => plan.services.map((s) => perHost.get(s)))
-    .filter((b) => b !== undefined)
-    .sort((a, b) => b.at.getTime() - a.at.getTime())[0];
-  const liveDeploy = liveNow ? await getDeploy(ctx.db, liveNow.deployId) : null;
-  const liveFiles = liveDeploy?.manifest ? parseManifest(liveDeploy.manifest).files : [];
+  const { diff, liveDeployId } = await diffAgainstLive(ctx, request.environment, plan.services, manifest.files, extractPaths, live);
   const lastModified = head.LastModified ?? new Date();
 
   const script = composeScript({
@@ -130,8 +146,8 @@ export async function previewRedeploy(ctx: DeployContext, request: RedeployReque
     targetLastModified: lastModified.toISOString(),
     targetAgeSeconds: Math.max(0, Math.round((Date.now() - lastModified.getTime()) / 1000)),
     madeOutsideDeckhand: !read.embedded,
-    diff: diffFiles(liveFiles, manifest.files, extractPaths),
-    revertsDeployId: liveNow?.deployId ?? null,
+    diff,
+    revertsDeployId: liveDeployId,
     sha256,
     manifest,
     script,

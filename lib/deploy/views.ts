@@ -1,3 +1,4 @@
+import type { FileChange } from "../bundle/diff";
 import type { Deploy, DeployEvent, HostRun, OutputChunk } from "../generated/prisma/client";
 import { ACTIVE_DEPLOY_STATUSES, type DeployStatus } from "./status";
 
@@ -55,6 +56,8 @@ export interface DeployView extends DeploySummaryView {
   reviewScript: boolean;
   revertsDeployId: string | null;
   active: boolean;
+  /** While a deploy waits for script review: the files it would change against what is live. */
+  pendingDiff: FileChange[] | null;
   events: DeployEventView[];
   hostRuns: HostRunView[];
 }
@@ -100,6 +103,7 @@ export function toDeployView(deploy: Deploy & { hostRuns: (HostRun & { chunks: O
     reviewScript: deploy.reviewScript,
     revertsDeployId: deploy.revertsDeployId,
     active: isActive(deploy.status),
+    pendingDiff: null,
     events: deploy.events.map((e) => ({ id: e.id, phase: e.phase, message: e.message, bytes: e.bytes, total: e.total, at: e.at.toISOString() })),
     hostRuns: deploy.hostRuns.map((run) => ({
       id: run.id,

@@ -3,7 +3,9 @@ import { describeAwsError } from "../aws/errors";
 import { describePing } from "../aws/ssm";
 import { getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
 import { toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
+import { parseManifest } from "../bundle/manifest";
 import { bundlesPage, liveView } from "../deploy/bundles";
+import { diffAgainstLive } from "../deploy/redeploy";
 import { getDeckhand, requireContext } from "./deckhand";
 
 export async function loadOverview(): Promise<OverviewView> {
@@ -47,7 +49,13 @@ export async function loadOverview(): Promise<OverviewView> {
 export async function loadDeploy(id: string): Promise<DeployView | null> {
   const state = await getDeckhand();
   const deploy = await getDeployDetail(state.db, id);
-  return deploy ? toDeployView(deploy) : null;
+  if (!deploy) return null;
+  const view = toDeployView(deploy);
+  if (deploy.status === "awaiting_confirmation" && deploy.manifest && state.ctx) {
+    const manifest = parseManifest(deploy.manifest);
+    view.pendingDiff = (await diffAgainstLive(state.ctx, deploy.environment, manifest.services, manifest.files, manifest.paths)).diff;
+  }
+  return view;
 }
 
 export async function loadHistory(limit = 200) {
