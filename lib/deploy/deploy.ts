@@ -5,7 +5,6 @@ import { describeAwsError, isThrottling } from "../aws/errors";
 import { tailCommandOutput, type LogCursor } from "../aws/logs";
 import { addObjectMetadata, uploadBundle } from "../aws/s3";
 import { cancelCommand, getInvocation, listInvocations, sendScript } from "../aws/ssm";
-import { parseManifest, type BundleManifest } from "../bundle/manifest";
 import { bundleKey } from "../bundle/naming";
 import { packBundle, whoAmI } from "../bundle/pack";
 import { environmentOf } from "../config/load";
@@ -376,8 +375,4 @@ export async function resumeUnfinishedDeploys(ctx: DeployContext, unfinished: { 
       await recordEvent(ctx.db, deploy.id, "error", message);
     }
   }
-}
-
-export function manifestOf(deploy: { manifest: string | null }): BundleManifest | null {
-  return deploy.manifest ? parseManifest(deploy.manifest) : null;
 }

@@ -14,10 +14,6 @@ export function runJob(deployId: string, job: () => Promise<void>): Promise<void
   return promise;
 }
 
-export function isJobRunning(deployId: string): boolean {
-  return registry.has(deployId);
-}
-
 /** Resolves when the deploy's current job (if any) ends; for tests and graceful shutdown. */
 export async function jobSettled(deployId: string): Promise<void> {
   await registry.get(deployId)?.catch(() => undefined);

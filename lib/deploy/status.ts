@@ -9,7 +9,6 @@ export function isTerminalHostStatus(status: string): boolean {
 export type DeployStatus =
   | "queued"
   | "building"
-  | "packing"
   | "uploading"
   | "awaiting_confirmation"
   | "sending"
@@ -19,8 +18,10 @@ export type DeployStatus =
   | "failed"
   | "cancelled";
 
-export const ACTIVE_DEPLOY_STATUSES: DeployStatus[] = ["queued", "building", "packing", "uploading", "sending", "running"];
-export const FINISHED_DEPLOY_STATUSES: DeployStatus[] = ["succeeded", "partially_failed", "failed", "cancelled"];
+/** Work under way in a server process: a restart must pick these up again. */
+export const IN_FLIGHT_DEPLOY_STATUSES: DeployStatus[] = ["queued", "building", "uploading", "sending", "running"];
+/** Not finished: blocks another deploy of the environment, and the deploy page keeps polling. */
+export const ACTIVE_DEPLOY_STATUSES: DeployStatus[] = [...IN_FLIGHT_DEPLOY_STATUSES, "awaiting_confirmation"];
 
 /** The outcome of a deploy from its hosts' final statuses; null while any host is still going. */
 export function deployOutcome(hostStatuses: string[]): DeployStatus | null {

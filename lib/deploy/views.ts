@@ -1,6 +1,6 @@
 import type { FileChange } from "../bundle/diff";
 import type { Deploy, DeployEvent, HostRun, OutputChunk } from "../generated/prisma/client";
-import { ACTIVE_DEPLOY_STATUSES, type DeployStatus } from "./status";
+import { ACTIVE_DEPLOY_STATUSES } from "./status";
 
 /** JSON shapes the UI reads: plain data, dates as ISO strings, no Prisma types leaking out. */
 
@@ -65,7 +65,7 @@ export interface DeployView extends DeploySummaryView {
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
 export function isActive(status: string): boolean {
-  return (ACTIVE_DEPLOY_STATUSES as string[]).includes(status as DeployStatus) || status === "awaiting_confirmation";
+  return (ACTIVE_DEPLOY_STATUSES as string[]).includes(status);
 }
 
 export function toSummaryView(deploy: Deploy & { hostRuns: Pick<HostRun, "hostName" | "status" | "attempt" | "instanceId">[] }): DeploySummaryView {

@@ -1,3 +1,4 @@
+import { ACTIVE_DEPLOY_STATUSES, IN_FLIGHT_DEPLOY_STATUSES } from "../deploy/status";
 import type { Db } from "./db";
 
 export type NewDeploy = {
@@ -93,14 +94,14 @@ export async function listDeploys(db: Db, options: { environment?: string; limit
 /** A deploy of the environment that has not finished (including one waiting for script review). */
 export async function findActiveDeploy(db: Db, environment: string) {
   return db.deploy.findFirst({
-    where: { environment, status: { in: ["queued", "building", "packing", "uploading", "awaiting_confirmation", "sending", "running"] } },
+    where: { environment, status: { in: ACTIVE_DEPLOY_STATUSES } },
     select: { id: true, status: true },
   });
 }
 
 /** Deploys the server must pick up again after a restart. */
 export async function listUnfinishedDeploys(db: Db) {
-  return db.deploy.findMany({ where: { status: { in: ["queued", "building", "packing", "uploading", "sending", "running"] } } });
+  return db.deploy.findMany({ where: { status: { in: IN_FLIGHT_DEPLOY_STATUSES } } });
 }
 
 /** The newest host run per host of an environment, for the dashboard. */
