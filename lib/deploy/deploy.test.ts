@@ -202,8 +202,16 @@ describe("deploy path against the sandbox", () => {
   });
 
   it("runs one deploy at a time per environment, and never reuses a bundle key", async () => {
-    const first = await startDeploy(ctx, { environment: "sandbox", services: ["gateway"] });
-    await expect(startDeploy(ctx, { environment: "sandbox", services: ["audit"] })).rejects.toThrow(/still .* on sandbox: wait for it to end or cancel it/);
+    // two clicks at the same moment: exactly one deploy starts
+    const results = await Promise.allSettled([
+      startDeploy(ctx, { environment: "sandbox", services: ["gateway"] }),
+      startDeploy(ctx, { environment: "sandbox", services: ["audit"] }),
+    ]);
+    const started = results.filter((r): r is PromiseFulfilledResult<string> => r.status === "fulfilled");
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(started).toHaveLength(1);
+    expect(String(refused[0]?.reason)).toMatch(/still .* on sandbox: wait for it to end or cancel it/);
+    const first = started[0].value;
     await jobSettled(first);
     const taken = (await getDeployDetail(db, first))!.bundleKey;
     const stamp = Number(/_(\d+)\.tar\.gz$/.exec(taken)![1]);

@@ -23,7 +23,7 @@ import {
 } from "../history/deploys";
 import { composeScript } from "../remote/compose-script";
 import type { DeployContext } from "./context";
-import { runJob } from "./jobs";
+import { runJob, withLock } from "./jobs";
 import { planDeploy, type DeployPlan } from "./plan";
 import { deployOutcome, isTerminalHostStatus, STDERR_LIMIT, STDOUT_LIMIT } from "./status";
 
@@ -54,20 +54,21 @@ export async function assertEnvironmentIdle(ctx: DeployContext, environment: str
 /** Records a new deploy and starts it in the background; returns its id at once. */
 export async function startDeploy(ctx: DeployContext, request: StartDeployRequest): Promise<string> {
   const plan = planDeploy(ctx.config, request.environment, request.services);
-  await assertEnvironmentIdle(ctx, request.environment);
   const environment = environmentOf(ctx.config, request.environment);
   const id = newDeployId(plan.label);
-  const key = await freshBundleKey(ctx, environment, plan.label);
-  await insertDeploy(ctx.db, {
-    id,
-    environment: request.environment,
-    kind: "deploy",
-    services: plan.services,
-    label: plan.label,
-    bundleKey: key,
-    bundleBucket: environment.bucket,
-    createdBy: whoAmI(),
-    reviewScript: request.reviewScript ?? false,
+  await withLock(`environment:${request.environment}`, async () => {
+    await assertEnvironmentIdle(ctx, request.environment);
+    await insertDeploy(ctx.db, {
+      id,
+      environment: request.environment,
+      kind: "deploy",
+      services: plan.services,
+      label: plan.label,
+      bundleKey: await freshBundleKey(ctx, environment, plan.label),
+      bundleBucket: environment.bucket,
+      createdBy: whoAmI(),
+      reviewScript: request.reviewScript ?? false,
+    });
   });
   void runJob(id, () => guarded(ctx, id, () => buildUploadAndSend(ctx, id, plan, environment)));
   return id;

@@ -14,6 +14,23 @@ export function runJob(deployId: string, job: () => Promise<void>): Promise<void
   return promise;
 }
 
+const locks: Map<string, Promise<unknown>> = ((globalThis as { __deckhandLocks?: Map<string, Promise<unknown>> }).__deckhandLocks ??= new Map());
+
+/**
+ * Runs `critical` alone for a name (an environment): the "is another deploy active?" check and the
+ * insert of the new deploy must not interleave when two requests arrive together.
+ */
+export async function withLock<T>(name: string, critical: () => Promise<T>): Promise<T> {
+  const previous = locks.get(name) ?? Promise.resolve();
+  const current = previous.catch(() => undefined).then(critical);
+  locks.set(name, current);
+  try {
+    return await current;
+  } finally {
+    if (locks.get(name) === current) locks.delete(name);
+  }
+}
+
 /** Resolves when the deploy's current job (if any) ends; for tests and graceful shutdown. */
 export async function jobSettled(deployId: string): Promise<void> {
   await registry.get(deployId)?.catch(() => undefined);

@@ -10,7 +10,7 @@ import { deploysByBundle, liveBundles, type LiveMap } from "../history/live";
 import { composeScript } from "../remote/compose-script";
 import type { DeployContext } from "./context";
 import { assertEnvironmentIdle, DeployError, guarded, newDeployId, sendAndWatch } from "./deploy";
-import { runJob } from "./jobs";
+import { runJob, withLock } from "./jobs";
 import { planDeploy } from "./plan";
 
 export interface RedeployRequest {
@@ -156,25 +156,28 @@ export async function previewRedeploy(ctx: DeployContext, request: RedeployReque
 
 /** Deploys an existing bundle (rollback or redeploy) through the same send-and-watch path as any deploy. */
 export async function startRedeploy(ctx: DeployContext, request: RedeployRequest): Promise<string> {
-  await assertEnvironmentIdle(ctx, request.environment);
+  await assertEnvironmentIdle(ctx, request.environment); // fail fast, before reading the bundle
   const preview = await previewRedeploy(ctx, request);
   const environment = environmentOf(ctx.config, request.environment);
   const id = newDeployId(`${request.kind}-${preview.services.length === 1 ? preview.services[0] : "multi"}`);
-  await insertDeploy(ctx.db, {
-    id,
-    environment: request.environment,
-    kind: request.kind,
-    services: preview.services,
-    label: parseBundleKey(request.bundleKey, ctx.config.bundleNamePrefix)?.label ?? preview.manifest.label,
-    bundleKey: request.bundleKey,
-    bundleBucket: environment.bucket,
-    bundleSha256: preview.sha256,
-    manifest: JSON.stringify(preview.manifest),
-    gitSha: preview.manifest.git?.sha ?? null,
-    createdBy: whoAmI(),
-    revertsDeployId: request.kind === "rollback" ? preview.revertsDeployId : null,
-    script: preview.script,
-    status: "sending",
+  await withLock(`environment:${request.environment}`, async () => {
+    await assertEnvironmentIdle(ctx, request.environment);
+    await insertDeploy(ctx.db, {
+      id,
+      environment: request.environment,
+      kind: request.kind,
+      services: preview.services,
+      label: parseBundleKey(request.bundleKey, ctx.config.bundleNamePrefix)?.label ?? preview.manifest.label,
+      bundleKey: request.bundleKey,
+      bundleBucket: environment.bucket,
+      bundleSha256: preview.sha256,
+      manifest: JSON.stringify(preview.manifest),
+      gitSha: preview.manifest.git?.sha ?? null,
+      createdBy: whoAmI(),
+      revertsDeployId: request.kind === "rollback" ? preview.revertsDeployId : null,
+      script: preview.script,
+      status: "sending",
+    });
   });
   await recordEvent(ctx.db, id, "state", `${request.kind} of ${preview.services.join(", ")} to ${request.bundleKey}${preview.revertsDeployId ? ` (replacing ${preview.revertsDeployId})` : ""}`);
   void runJob(id, () => guarded(ctx, id, () => sendAndWatch(ctx, id, environment.hosts, 1)));
