@@ -14,22 +14,20 @@ import { Time } from "./time";
 
 /** One deploy, live while it runs (polled every second) and the same page for review later. */
 export function DeployViewPage({ id }: { id: string }) {
-  // A retry restarts a finished deploy in the background: keep polling for a while even if the
-  // first refetch still sees it finished, until the new attempt shows up.
-  const [pollUntil, setPollUntil] = useState(0);
   const query = useQuery({
     queryKey: ["deploy", id],
     queryFn: () => fetchJson<DeployView>(`/api/deploys/${encodeURIComponent(id)}`),
-    refetchInterval: (q) => (q.state.data && !q.state.data.active && Date.now() > pollUntil ? false : 1000),
+    // Re-evaluated after every fetch: a retry makes a finished deploy active again and polling resumes.
+    refetchInterval: (q) => (q.state.data && !q.state.data.active ? false : 1000),
   });
   if (query.isPending) return <p className="text-slate-500">Loading deploy…</p>;
   if (query.isError) return <ErrorBox title={`Deploy ${id}`} message={query.error.message} />;
-  return <DeployDetail deploy={query.data} onRestarted={() => setPollUntil(Date.now() + 15_000)} />;
+  return <DeployDetail deploy={query.data} />;
 }
 
 const kindTitle: Record<string, string> = { deploy: "Deploy", rollback: "Rollback", redeploy: "Redeploy" };
 
-function DeployDetail({ deploy, onRestarted }: { deploy: DeployView; onRestarted: () => void }) {
+function DeployDetail({ deploy }: { deploy: DeployView }) {
   const latestAttempt = new Map<string, HostRunView>();
   for (const run of deploy.hostRuns) latestAttempt.set(run.instanceId, run);
   const earlier = deploy.hostRuns.filter((run) => latestAttempt.get(run.instanceId) !== run);
@@ -42,7 +40,7 @@ function DeployDetail({ deploy, onRestarted }: { deploy: DeployView; onRestarted
             {kindTitle[deploy.kind] ?? deploy.kind} of {deploy.services.join(", ")} to {deploy.environment}
           </h1>
           <StatusBadge status={deploy.status} testId="deploy-status" />
-          <DeployActions deploy={deploy} onRestarted={onRestarted} />
+          <DeployActions deploy={deploy} />
         </div>
         {deploy.kind !== "deploy" && (
           <p className="text-sm text-slate-700" data-testid="deploy-kind">
@@ -129,15 +127,14 @@ function DeployDetail({ deploy, onRestarted }: { deploy: DeployView; onRestarted
   );
 }
 
-function DeployActions({ deploy, onRestarted }: { deploy: DeployView; onRestarted: () => void }) {
+function DeployActions({ deploy }: { deploy: DeployView }) {
   const queryClient = useQueryClient();
   const [error, setError] = useState<string | null>(null);
   const [pending, startTransition] = useTransition();
-  const act = (action: (input: { deployId: string }) => Promise<{ ok: true } | { ok: false; error: string }>, restarts = false) =>
+  const act = (action: (input: { deployId: string }) => Promise<{ ok: true } | { ok: false; error: string }>) =>
     startTransition(async () => {
       const result = await action({ deployId: deploy.id });
       setError(result.ok ? null : result.error);
-      if (result.ok && restarts) onRestarted();
       await queryClient.invalidateQueries({ queryKey: ["deploy", deploy.id] });
     });
   const canCancel = deploy.status === "running" || deploy.status === "awaiting_confirmation";
@@ -153,7 +150,7 @@ function DeployActions({ deploy, onRestarted }: { deploy: DeployView; onRestarte
         <button
           type="button"
           disabled={pending}
-          onClick={() => act(retryFailedHostsAction, true)}
+          onClick={() => act(retryFailedHostsAction)}
           data-testid="retry-failed-hosts"
           title="Send the same script again, only to the hosts that did not succeed"
           className="rounded-md bg-sky-700 px-3 py-1.5 text-sm font-semibold text-white hover:bg-sky-800 disabled:bg-slate-300"

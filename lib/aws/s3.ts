@@ -26,7 +26,6 @@ export async function uploadBundle(s3: S3Client, request: UploadRequest): Promis
   upload.on("httpUploadProgress", (progress) => {
     if (progress.loaded !== undefined) request.onProgress?.(progress.loaded);
   });
-  request.body.once("error", () => void upload.abort().catch(() => undefined));
   await upload.done();
 }
 

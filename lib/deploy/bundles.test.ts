@@ -1,25 +1,19 @@
 // The bundles list over thousands of keys: ListObjectsV2 paging against the sandbox S3.
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../config/load";
-import { openDatabase, type Db } from "../history/db";
-import { startSandbox, type Sandbox } from "../sandbox";
+import type { Sandbox } from "../sandbox";
 import { bundlesPage } from "./bundles";
-import { createDeployContext, type DeployContext } from "./context";
+import type { DeployContext } from "./context";
+import { startDeployTestbed, type DeployTestbed } from "./test-sandbox";
 
+let testbed: DeployTestbed;
 let sandbox: Sandbox;
-let db: Db;
 let ctx: DeployContext;
 const KEYS = 5_000;
 
 beforeAll(async () => {
-  sandbox = await startSandbox();
-  Object.assign(process.env, sandbox.env);
-  db = openDatabase(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-bundles-test-")), "history.db"));
-  ctx = createDeployContext(await loadConfig(sandbox.configPath), db);
+  testbed = await startDeployTestbed();
+  ({ sandbox, ctx } = testbed);
   const s3 = ctx.aws(sandbox.region).s3;
   const base = 1_700_000_000;
   const services = ["ui", "audit", "gateway", "multi"];
@@ -35,8 +29,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await db?.$disconnect();
-  await sandbox?.stop();
+  await testbed?.stop();
 });
 
 describe("bundles list", () => {

@@ -1,7 +1,7 @@
 import { headBundle } from "../aws/s3";
 import { listBundleObjects, readLifecycle, type BundleObject } from "../bundle/catalog";
 import { environmentOf } from "../config/load";
-import { deploysByBundle, liveBundles, rollbackTargets, type LiveBundle } from "../history/live";
+import { deploysByBundle, liveAndRollbackTargets, liveBundles, type LiveBundle } from "../history/live";
 import type { DeployContext } from "./context";
 import type { BundleRowView, BundlesPageView, LiveCellView, LiveView } from "./views";
 
@@ -10,12 +10,11 @@ const cell = (b: LiveBundle): LiveCellView => ({ bundleKey: b.bundleKey, deployI
 /** What history says is live on each host, per service, and where each service would roll back to. */
 export async function liveView(ctx: DeployContext, environmentName: string): Promise<LiveView> {
   const environment = environmentOf(ctx.config, environmentName);
-  const live = await liveBundles(ctx.db, environmentName);
+  const { live, targets } = await liveAndRollbackTargets(ctx.db, environmentName);
   const services = Object.keys(ctx.config.services);
   const hosts = Object.fromEntries(
     environment.hosts.map((host) => [host.instanceId, Object.fromEntries(services.map((s) => [s, live.get(host.instanceId)?.get(s) ? cell(live.get(host.instanceId)!.get(s)!) : null]))]),
   );
-  const targets = await rollbackTargets(ctx.db, environmentName, live);
   const rollback = services.flatMap((service) => {
     const target = targets.get(service);
     return target ? [{ service, current: cell(target.current), previous: target.previous ? cell(target.previous) : null }] : [];

@@ -1,45 +1,35 @@
 // The deploy path end to end against the sandbox: real SDK clients over HTTP, real bash on two hosts.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { loadConfig } from "../config/load";
-import { openDatabase, type Db } from "../history/db";
-import { getDeployDetail } from "../history/deploys";
-import { bumpSampleRepo, startSandbox, type Sandbox } from "../sandbox";
-import { createDeployContext, type DeployContext } from "./context";
 import { sendScript } from "../aws/ssm";
-import { createHostRuns, insertDeploy, listUnfinishedDeploys, updateDeploy } from "../history/deploys";
+import type { Db } from "../history/db";
+import { createHostRuns, getDeployDetail, insertDeploy, listUnfinishedDeploys, updateDeploy } from "../history/deploys";
+import { bumpSampleRepo, type Sandbox } from "../sandbox";
+import { createDeployContext, type DeployContext } from "./context";
 import { cancelDeploy, freshBundleKey, resumeUnfinishedDeploys, startDeploy, watchDeploy } from "./deploy";
 import { jobSettled } from "./jobs";
+import { repoOnHost, settledDeploy, startDeployTestbed, type DeployTestbed } from "./test-sandbox";
 
+let testbed: DeployTestbed;
 let sandbox: Sandbox;
 let db: Db;
 let ctx: DeployContext;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ timing: { pendingMs: 150, invisibleMs: 300, logFlushMs: 250, healthIntervalMs: 300, slowMs: 1500 } });
-  Object.assign(process.env, sandbox.env);
-  const config = await loadConfig(sandbox.configPath);
-  db = openDatabase(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-deploy-test-")), "history.db"));
-  ctx = createDeployContext(config, db, { pollIntervalMs: 250 });
+  testbed = await startDeployTestbed({ timing: { pendingMs: 150, invisibleMs: 300, logFlushMs: 250, healthIntervalMs: 300, slowMs: 1500 } });
+  ({ sandbox, db, ctx } = testbed);
 }, 120_000);
 
 afterAll(async () => {
-  await db?.$disconnect();
-  await sandbox?.stop();
+  await testbed?.stop();
 });
 
 async function deployAndWait(services: string[]) {
-  const id = await startDeploy(ctx, { environment: "sandbox", services });
-  await jobSettled(id);
-  const detail = await getDeployDetail(db, id);
-  if (!detail) throw new Error(`deploy ${id} not recorded`);
-  return detail;
+  return settledDeploy(db, await startDeploy(ctx, { environment: "sandbox", services }));
 }
 
-const remoteFile = (host: Sandbox["hosts"][number], relative: string) =>
-  fs.readFileSync(path.join(host.fsRoot, path.relative(sandbox.root + "/ec2", sandbox.remoteRepoPath), relative), "utf8");
+const remoteFile = (host: Sandbox["hosts"][number], relative: string) => fs.readFileSync(path.join(repoOnHost(sandbox, host), relative), "utf8");
 
 async function composeCallsSince(before: Map<string, number>) {
   const calls = new Map<string, string[]>();
@@ -114,7 +104,7 @@ describe("deploy path against the sandbox", () => {
     for (const host of sandbox.hosts) {
       expect(calls.get(host.instanceId)).toEqual(["build --no-cache ui", "up -d --no-deps --force-recreate ui"]);
       // replaced whole: exactly one index-*.js left on the host
-      const assets = fs.readdirSync(path.join(host.fsRoot, path.relative(sandbox.root + "/ec2", sandbox.remoteRepoPath), "ui/dist/assets"));
+      const assets = fs.readdirSync(path.join(repoOnHost(sandbox, host), "ui/dist/assets"));
       expect(assets).toEqual([newHash]);
     }
     const answers = await albHashes(6);

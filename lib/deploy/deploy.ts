@@ -278,7 +278,7 @@ export async function watchDeploy(ctx: DeployContext, id: string): Promise<void>
       for (const commandId of new Set(open.map((run) => run.commandId ?? ""))) {
         const invocations = await listInvocations(ctx.aws(environment.region).ssm, commandId);
         if (environment.output.cloudWatchLogGroup) {
-          changed = (await tailLive(ctx, id, environment, environment.output.cloudWatchLogGroup, commandId, open)) > 0 || changed;
+          changed = (await tailLive(ctx, deploy, environment.region, environment.output.cloudWatchLogGroup, commandId, open)) > 0 || changed;
         }
         for (const run of open.filter((r) => r.commandId === commandId)) {
           // Right after SendCommand SSM may not list a host yet (InvocationDoesNotExist): it stays Pending,
@@ -315,17 +315,17 @@ export async function watchDeploy(ctx: DeployContext, id: string): Promise<void>
   }
 }
 
+/** Appends what CloudWatch Logs has received since the deploy's stored cursor; returns the number of new lines. */
 async function tailLive(
   ctx: DeployContext,
-  id: string,
-  environment: EnvironmentConfig,
+  deploy: { id: string; liveCursor: string | null },
+  region: string,
   logGroup: string,
   commandId: string,
   runs: { id: string; instanceId: string }[],
-) {
-  const stored = (await getDeploy(ctx.db, id))?.liveCursor;
-  const cursor: LogCursor = stored ? JSON.parse(stored) : { startTime: 0, seen: [] };
-  const result = await tailCommandOutput(ctx.aws(environment.region).logs, logGroup, commandId, cursor);
+): Promise<number> {
+  const cursor: LogCursor = deploy.liveCursor ? JSON.parse(deploy.liveCursor) : { startTime: 0, seen: [] };
+  const result = await tailCommandOutput(ctx.aws(region).logs, logGroup, commandId, cursor);
   const byInstance = new Map(runs.map((run) => [run.instanceId, run.id]));
   await appendOutput(
     ctx.db,
@@ -334,7 +334,7 @@ async function tailLive(
       return hostRunId ? [{ hostRunId, stream: line.stream, text: line.text }] : [];
     }),
   );
-  await updateDeploy(ctx.db, id, { liveCursor: JSON.stringify(result.cursor) });
+  await updateDeploy(ctx.db, deploy.id, { liveCursor: JSON.stringify(result.cursor) });
   return result.lines.length;
 }
 

@@ -5,43 +5,33 @@ import os from "node:os";
 import path from "node:path";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../config/load";
-import { openDatabase, type Db } from "../history/db";
+import type { Db } from "../history/db";
 import { getDeployDetail } from "../history/deploys";
-import { bumpSampleRepo, startSandbox, type Sandbox } from "../sandbox";
+import { bumpSampleRepo, type Sandbox } from "../sandbox";
 import { bundlesPage, liveView } from "./bundles";
-import { createDeployContext, type DeployContext } from "./context";
+import type { DeployContext } from "./context";
 import { startDeploy } from "./deploy";
-import { jobSettled } from "./jobs";
 import { previewRedeploy, retryFailedHosts, startRedeploy } from "./redeploy";
+import { repoOnHost, settledDeploy, startDeployTestbed, type DeployTestbed } from "./test-sandbox";
 
+let testbed: DeployTestbed;
 let sandbox: Sandbox;
 let db: Db;
 let ctx: DeployContext;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ timing: { pendingMs: 150, invisibleMs: 300, logFlushMs: 250, healthIntervalMs: 300 } });
-  Object.assign(process.env, sandbox.env);
-  db = openDatabase(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-redeploy-test-")), "history.db"));
-  ctx = createDeployContext(await loadConfig(sandbox.configPath), db, { pollIntervalMs: 250 });
+  testbed = await startDeployTestbed({ timing: { pendingMs: 150, invisibleMs: 300, logFlushMs: 250, healthIntervalMs: 300 } });
+  ({ sandbox, db, ctx } = testbed);
 }, 120_000);
 
 afterAll(async () => {
-  await db?.$disconnect();
-  await sandbox?.stop();
+  await testbed?.stop();
 });
 
-const repoOnHost = (host: Sandbox["hosts"][number]) => path.join(host.fsRoot, path.relative(sandbox.root + "/ec2", sandbox.remoteRepoPath));
-const auditVersionOn = (host: Sandbox["hosts"][number]) => fs.readFileSync(path.join(repoOnHost(host), "services/audit/VERSION"), "utf8").trim();
+const auditVersionOn = (host: Sandbox["hosts"][number]) => fs.readFileSync(path.join(repoOnHost(sandbox, host), "services/audit/VERSION"), "utf8").trim();
 const healthVersion = async (host: Sandbox["hosts"][number], service: string) =>
   ((await (await fetch(`http://127.0.0.1:${host.port}/api/${service}/health`)).json()) as { version: string }).version;
-
-async function settled(id: string) {
-  await jobSettled(id);
-  const detail = await getDeployDetail(db, id);
-  if (!detail) throw new Error(`deploy ${id} not recorded`);
-  return detail;
-}
+const settled = (id: string) => settledDeploy(db, id);
 
 async function deployVersion(service: "audit" | "gateway", version: string) {
   bumpSampleRepo(sandbox.repoDir, service, version);
@@ -128,6 +118,7 @@ describe("rollback and redeploy against the sandbox", () => {
     const composeOnB = (await sandbox.composeLog(b.instanceId)).length;
 
     expect(await retryFailedHosts(ctx, first.id)).toEqual([a.instanceId]);
+    expect((await getDeployDetail(db, first.id))?.status).toBe("sending"); // active again before the call returns
     const retried = await settled(first.id);
     expect(retried.status).toBe("succeeded");
     expect(retried.attempt).toBe(2);

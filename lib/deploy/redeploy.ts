@@ -5,8 +5,8 @@ import { parseBundleKey } from "../bundle/naming";
 import { headBundle } from "../aws/s3";
 import { whoAmI } from "../bundle/pack";
 import { environmentOf } from "../config/load";
-import { currentHostRuns, getDeploy, insertDeploy, recordEvent } from "../history/deploys";
-import { deploysByBundle, liveBundles, type LiveMap } from "../history/live";
+import { currentHostRuns, getDeploy, insertDeploy, recordEvent, updateDeploy } from "../history/deploys";
+import { deploysByBundle, liveBundles, newestLive, type LiveMap } from "../history/live";
 import { composeScript } from "../remote/compose-script";
 import type { DeployContext } from "./context";
 import { assertEnvironmentIdle, DeployError, guarded, newDeployId, sendAndWatch } from "./deploy";
@@ -56,10 +56,7 @@ export async function diffAgainstLive(
   live?: LiveMap,
 ): Promise<{ diff: FileChange[]; liveDeployId: string | null }> {
   const liveMap = live ?? (await liveBundles(ctx.db, environment));
-  const liveNow = [...liveMap.values()]
-    .flatMap((perHost) => services.map((s) => perHost.get(s)))
-    .filter((b) => b !== undefined)
-    .sort((a, b) => b.at.getTime() - a.at.getTime())[0];
+  const liveNow = newestLive(liveMap, services);
   const liveDeploy = liveNow ? await getDeploy(ctx.db, liveNow.deployId) : null;
   const liveFiles = liveDeploy?.manifest ? parseManifest(liveDeploy.manifest).files : [];
   return { diff: diffFiles(liveFiles, targetFiles, withinPaths), liveDeployId: liveNow?.deployId ?? null };
@@ -193,7 +190,6 @@ export async function retryFailedHosts(ctx: DeployContext, id: string): Promise<
   }
   const failed = (await currentHostRuns(ctx.db, id)).filter((run) => run.status !== "Success");
   if (failed.length === 0) throw new DeployError(`Every host of deploy ${id} succeeded: nothing to retry.`);
-  await assertEnvironmentIdle(ctx, deploy.environment, id);
   const environment = environmentOf(ctx.config, deploy.environment);
   try {
     await headBundle(ctx.aws(environment.region).s3, deploy.bundleBucket, deploy.bundleKey);
@@ -202,6 +198,11 @@ export async function retryFailedHosts(ctx: DeployContext, id: string): Promise<
     throw error;
   }
   const hosts = failed.map((run) => ({ instanceId: run.instanceId, name: run.hostName }));
+  // Active again before this returns, so the deploy page (and a second deploy) see it at once.
+  await withLock(`environment:${deploy.environment}`, async () => {
+    await assertEnvironmentIdle(ctx, deploy.environment, id);
+    await updateDeploy(ctx.db, id, { status: "sending", finishedAt: null });
+  });
   await recordEvent(ctx.db, id, "state", `retrying on ${hosts.map((h) => h.name).join(", ")}`);
   void runJob(id, () => guarded(ctx, id, () => sendAndWatch(ctx, id, hosts, deploy.attempt + 1)));
   return hosts.map((h) => h.instanceId);

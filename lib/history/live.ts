@@ -27,9 +27,9 @@ async function successfulRuns(db: Db, environment: string) {
   }));
 }
 
-export async function liveBundles(db: Db, environment: string): Promise<LiveMap> {
+function liveFrom(runs: Awaited<ReturnType<typeof successfulRuns>>): LiveMap {
   const live: LiveMap = new Map();
-  for (const run of await successfulRuns(db, environment)) {
+  for (const run of runs) {
     const perHost = live.get(run.instanceId) ?? new Map<string, LiveBundle>();
     live.set(run.instanceId, perHost);
     for (const service of run.services) {
@@ -39,25 +39,35 @@ export async function liveBundles(db: Db, environment: string): Promise<LiveMap>
   return live;
 }
 
+export async function liveBundles(db: Db, environment: string): Promise<LiveMap> {
+  return liveFrom(await successfulRuns(db, environment));
+}
+
+/** The newest bundle live on any host for any of these services (hosts normally agree). */
+export function newestLive(live: LiveMap, services: string[]): LiveBundle | undefined {
+  return [...live.values()]
+    .flatMap((perHost) => services.map((service) => perHost.get(service)))
+    .filter((bundle): bundle is LiveBundle => bundle !== undefined)
+    .sort((a, b) => b.at.getTime() - a.at.getTime())[0];
+}
+
+export type RollbackTargets = Map<string, { current: LiveBundle; previous: LiveBundle | null }>;
+
 /**
- * For each service, the bundle to roll back to: the newest bundle that went live for it (on any
- * host) before the bundle live now, skipping the current one.
+ * What is live, and for each service the bundle to roll back to: the newest bundle that went live
+ * for it (on any host) before the bundle live now, skipping the current one. One query for both.
  */
-export async function rollbackTargets(db: Db, environment: string, live: LiveMap): Promise<Map<string, { current: LiveBundle; previous: LiveBundle | null }>> {
+export async function liveAndRollbackTargets(db: Db, environment: string): Promise<{ live: LiveMap; targets: RollbackTargets }> {
   const runs = await successfulRuns(db, environment);
-  const targets = new Map<string, { current: LiveBundle; previous: LiveBundle | null }>();
-  const services = new Set(runs.flatMap((r) => r.services));
-  for (const service of services) {
-    // the current bundle is the newest one live on any host for this service
-    const current = [...live.values()]
-      .map((perHost) => perHost.get(service))
-      .filter((b): b is LiveBundle => Boolean(b))
-      .sort((a, b) => b.at.getTime() - a.at.getTime())[0];
+  const live = liveFrom(runs);
+  const targets: RollbackTargets = new Map();
+  for (const service of new Set(runs.flatMap((r) => r.services))) {
+    const current = newestLive(live, [service]);
     if (!current) continue;
     const earlier = runs.find((run) => run.services.includes(service) && run.bundleKey !== current.bundleKey && run.at.getTime() <= current.at.getTime());
     targets.set(service, { current, previous: earlier ? { deployId: earlier.deployId, bundleKey: earlier.bundleKey, kind: earlier.kind, at: earlier.at } : null });
   }
-  return targets;
+  return { live, targets };
 }
 
 /** Who deployed each bundle key last, and when (for the bundles list). */

@@ -6,6 +6,12 @@ export type ActionResult<T> = { ok: true; data: T } | { ok: false; error: string
 
 const USER_FACING = new Set(["UserError", "ConfigError", "PlanError", "DeployError", "BundleError", "UnsafeValueError"]);
 
+/** The message an operator sees for a failure: our own errors as written, AWS errors in plain words. */
+export function userFacingMessage(error: unknown, context = ""): string {
+  const name = (error as Error)?.name ?? "";
+  return USER_FACING.has(name) ? (error as Error).message : describeAwsError(error, context);
+}
+
 /**
  * The one wrapper every server action goes through: validates input with zod, runs the handler,
  * and turns any failure into a typed, user-facing error (AWS errors in plain words).
@@ -19,8 +25,7 @@ export async function runAction<S extends z.ZodType, T>(schema: S, input: unknow
   try {
     return { ok: true, data: await handler(parsed.data) };
   } catch (error) {
-    const name = (error as Error)?.name ?? "";
-    const message = USER_FACING.has(name) ? (error as Error).message : describeAwsError(error);
+    const message = userFacingMessage(error);
     console.error(`[deckhand] action failed: ${message}`);
     return { ok: false, error: message };
   }

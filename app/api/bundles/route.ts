@@ -1,4 +1,4 @@
-import { describeAwsError } from "@/lib/aws/errors";
+import { userFacingMessage } from "@/lib/server/action";
 import { loadBundles } from "@/lib/server/queries";
 
 export const dynamic = "force-dynamic";
@@ -10,8 +10,7 @@ export async function GET(request: Request) {
   try {
     return Response.json(await loadBundles(environment, page, url.searchParams.get("refresh") === "1"));
   } catch (error) {
-    const name = (error as Error).name;
-    const message = name === "ConfigError" || name === "UserError" ? (error as Error).message : describeAwsError(error, "listing bundles");
-    return Response.json({ error: message }, { status: name === "ConfigError" ? 404 : 502 });
+    const configProblem = (error as Error).name === "ConfigError";
+    return Response.json({ error: userFacingMessage(error, "listing bundles") }, { status: configProblem ? 404 : 502 });
   }
 }

@@ -1,0 +1,66 @@
+// Upload behaviour against the sandbox's S3 (real SDK, real HTTP).
+import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSandbox, type Sandbox } from "../sandbox";
+import { uploadBundle } from "./s3";
+
+let sandbox: Sandbox;
+let s3: S3Client;
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  s3 = new S3Client({ region: sandbox.region, endpoint: sandbox.endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: "sandbox", secretAccessKey: "sandbox" } });
+}, 120_000);
+
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+/** 20 MiB in 1 MiB chunks, failing after `failAfter` chunks when given. */
+function bundleStream(failAfter?: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (failAfter !== undefined && sent === failAfter) return this.destroy(new Error("disk read failed"));
+      if (sent === 20) return this.push(null);
+      sent++;
+      this.push(randomBytes(1024 * 1024));
+    },
+  });
+}
+
+describe("uploadBundle", () => {
+  it("uploads a stream in parts with its metadata and reports progress", async () => {
+    const progress: number[] = [];
+    await uploadBundle(s3, { bucket: sandbox.bucket, key: "deployments/acp_audit_1.tar.gz", body: bundleStream(), metadata: { services: "audit" }, onProgress: (b) => progress.push(b) });
+    const object = await s3.send(new GetObjectCommand({ Bucket: sandbox.bucket, Key: "deployments/acp_audit_1.tar.gz" }));
+    expect(object.ContentLength).toBe(20 * 1024 * 1024);
+    expect(object.Metadata).toMatchObject({ services: "audit" });
+    expect(progress.length).toBeGreaterThan(1);
+    expect(Math.max(...progress)).toBe(20 * 1024 * 1024);
+  });
+
+  it("aborts the multipart upload when the packer fails mid-stream, and reports the packer's error", async () => {
+    // The sandbox S3 does not implement ListMultipartUploads, so the calls that reach it are recorded
+    // (with their HTTP status) by SDK middleware on a client of its own: observation, not a mock.
+    const calls: { command: string; status?: number }[] = [];
+    const watched = new S3Client({ region: sandbox.region, endpoint: sandbox.endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: "sandbox", secretAccessKey: "sandbox" } });
+    watched.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        calls.push({ command: context.commandName ?? "", status: (result.response as { statusCode?: number }).statusCode });
+        return result;
+      },
+      { step: "deserialize", name: "recordCalls" },
+    );
+    const key = "deployments/acp_audit_2.tar.gz";
+    await expect(uploadBundle(watched, { bucket: sandbox.bucket, key, body: bundleStream(12), metadata: {} })).rejects.toThrow(/disk read failed/);
+    const names = calls.map((c) => c.command);
+    expect(names).toContain("CreateMultipartUploadCommand");
+    expect(calls.find((c) => c.command === "AbortMultipartUploadCommand")?.status).toBeLessThan(300);
+    expect(names).not.toContain("CompleteMultipartUploadCommand");
+    await expect(s3.send(new GetObjectCommand({ Bucket: sandbox.bucket, Key: key }))).rejects.toThrow();
+  });
+});
