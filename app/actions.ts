@@ -1,13 +1,14 @@
 "use server";
 
 import { z } from "zod";
-import { cancelDeploy, confirmDeploy, startDeploy } from "@/lib/deploy/deploy";
+import { cancelDeploy, confirmDeploy, resumeWatching, startDeploy } from "@/lib/deploy/deploy";
 import { previewRedeploy, retryFailedHosts, startRedeploy } from "@/lib/deploy/redeploy";
 import { runAction } from "@/lib/server/action";
 import { requireContext } from "@/lib/server/deckhand";
 import { setSandboxFault } from "@/lib/server/sandbox-control";
 
 const deployId = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, "not a deploy id");
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "not a sha256");
 
 export async function startDeployAction(input: unknown) {
   return runAction(
@@ -17,12 +18,17 @@ export async function startDeployAction(input: unknown) {
   );
 }
 
+/** Sends a reviewed script: the request carries the sha256 of the script the operator read. */
 export async function confirmDeployAction(input: unknown) {
-  return runAction(z.object({ deployId }), input, async ({ deployId }) => confirmDeploy(await requireContext(), deployId));
+  return runAction(z.object({ deployId, scriptSha256: sha256 }), input, async ({ deployId, scriptSha256 }) => confirmDeploy(await requireContext(), deployId, scriptSha256));
 }
 
 export async function cancelDeployAction(input: unknown) {
   return runAction(z.object({ deployId }), input, async ({ deployId }) => cancelDeploy(await requireContext(), deployId));
+}
+
+export async function resumeWatchingAction(input: unknown) {
+  return runAction(z.object({ deployId }), input, async ({ deployId }) => resumeWatching(await requireContext(), deployId));
 }
 
 export async function setSandboxFaultAction(input: unknown) {
@@ -48,8 +54,9 @@ export async function previewRedeployAction(input: unknown) {
   });
 }
 
+/** Starts what the operator confirmed: refused when the plan's fingerprint no longer matches the preview. */
 export async function startRedeployAction(input: unknown) {
-  return runAction(redeployRequest, input, async (request) => ({ deployId: await startRedeploy(await requireContext(), request) }));
+  return runAction(redeployRequest.extend({ planSha256: sha256 }), input, async (request) => ({ deployId: await startRedeploy(await requireContext(), request) }));
 }
 
 export async function retryFailedHostsAction(input: unknown) {

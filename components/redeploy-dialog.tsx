@@ -55,7 +55,9 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
   const confirm = () =>
     startTransition(async () => {
       setStartError(null);
-      const result = await startRedeployAction(request);
+      if (!ready) return;
+      // The preview's fingerprint goes back with the request: the server refuses if the plan changed.
+      const result = await startRedeployAction({ ...request, planSha256: ready.planSha256 });
       if (result.ok) router.push(`/deploys/${result.data.deployId}`);
       else setStartError(result.error);
     });

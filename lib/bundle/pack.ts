@@ -9,11 +9,10 @@ import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { promisify } from "node:util";
 import tarStream from "tar-stream";
+import { RefusedError } from "../errors";
 import { MANIFEST_PATH, type BundleManifest, type GitInfo, type ManifestFile } from "./manifest";
 
-export class BundleError extends Error {
-  name = "BundleError";
-}
+export class BundleError extends RefusedError {}
 
 export const DECKHAND_VERSION = "0.1.0";
 

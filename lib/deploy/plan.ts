@@ -1,9 +1,8 @@
 import type { LoadedConfig } from "../config/load";
 import { bundleLabel } from "../bundle/naming";
+import { InvalidInputError } from "../errors";
 
-export class PlanError extends Error {
-  name = "PlanError";
-}
+export class PlanError extends InvalidInputError {}
 
 export interface BuildStep {
   service: string;

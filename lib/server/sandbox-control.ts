@@ -1,5 +1,5 @@
 import "server-only";
-import { UserError } from "./deckhand";
+import { RefusedError as UserError } from "../errors";
 
 /** The sandbox's fault-injection API, present only when Deckhand runs against the sandbox. */
 function controlUrl(): string {

@@ -1,4 +1,4 @@
-import { userFacingMessage } from "@/lib/server/action";
+import { jsonRoute } from "@/lib/server/action";
 import { loadBundles } from "@/lib/server/queries";
 
 export const dynamic = "force-dynamic";
@@ -7,10 +7,5 @@ export async function GET(request: Request) {
   const url = new URL(request.url);
   const environment = url.searchParams.get("environment") ?? "";
   const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1);
-  try {
-    return Response.json(await loadBundles(environment, page, url.searchParams.get("refresh") === "1"));
-  } catch (error) {
-    const configProblem = (error as Error).name === "ConfigError";
-    return Response.json({ error: userFacingMessage(error, "listing bundles") }, { status: configProblem ? 404 : 502 });
-  }
+  return jsonRoute(() => loadBundles(environment, page, url.searchParams.get("refresh") === "1"), "listing bundles");
 }
