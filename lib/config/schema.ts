@@ -50,6 +50,8 @@ export const serviceSchema = z.object({
   replace: z.array(repoRelativePath).default([]),
   build: z.object({ command: z.string().min(1), dir: repoRelativePath.optional() }).optional(),
   compose: z.array(composeName).default([]),
+  /** Static files served as they are (a built UI): the "UI-only" deploy shape. Default: true when the service replaces a directory whole. */
+  static: z.boolean().optional(),
 });
 
 export const configSchema = z

@@ -63,8 +63,11 @@ export function isActiveStatus(status: string): boolean {
 /** How a status reads in a sentence ("is still awaiting confirmation"). */
 export const statusWords = (status: string) => status.replace(/_/g, " ");
 
-/** SSM invocation statuses that end a host's run (StatusDetails such as DeliveryTimedOut come with TimedOut). */
-export const TERMINAL_HOST_STATUSES = new Set(["Success", "Failed", "TimedOut", "Cancelled", "Undeliverable", "Terminated"]);
+/**
+ * SSM invocation statuses (CommandInvocationStatus) that end a host's run. Undeliverable, Terminated
+ * and DeliveryTimedOut are StatusDetails that come with Failed or TimedOut, never a Status.
+ */
+export const TERMINAL_HOST_STATUSES = new Set(["Success", "Failed", "TimedOut", "Cancelled"]);
 
 export function isTerminalHostStatus(status: string): boolean {
   return TERMINAL_HOST_STATUSES.has(status);

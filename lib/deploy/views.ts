@@ -146,6 +146,7 @@ export interface ServiceView {
   paths: string[];
   replace: string[];
   compose: string[];
+  static?: boolean;
   build: string | null;
 }
 

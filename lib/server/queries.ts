@@ -42,7 +42,7 @@ export async function loadOverview(): Promise<OverviewView> {
       };
     }),
   );
-  const services = Object.entries(config.services).map(([name, s]) => ({ name, paths: s.paths, replace: s.replace, compose: s.compose, build: s.build ? `${s.build.dir ? `(cd ${s.build.dir} && ` : ""}${s.build.command}${s.build.dir ? ")" : ""}` : null }));
+  const services = Object.entries(config.services).map(([name, s]) => ({ name, paths: s.paths, replace: s.replace, compose: s.compose, static: s.static, build: s.build ? `${s.build.dir ? `(cd ${s.build.dir} && ` : ""}${s.build.command}${s.build.dir ? ")" : ""}` : null }));
   return { configFile: state.configFile, configError: null, environments, services, recent, sandbox };
 }
 
