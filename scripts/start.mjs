@@ -4,6 +4,7 @@
 // real AWS through the standard credential chain (AWS_PROFILE, SSO, env) instead.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
@@ -12,6 +13,19 @@ process.chdir(root);
 process.env.NEXT_TELEMETRY_DISABLED = "1";
 const port = process.env.PORT ?? "3000";
 const children = [];
+const tempDirs = [];
+
+/** Refuses at once, in one line, when the port is taken: before any build or sandbox starts. */
+async function assertPortFree() {
+  const free = await new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once("error", (error) => resolve(error.code !== "EADDRINUSE" && error.code !== "EACCES" ? true : error.code));
+    probe.listen(Number(port), "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+  if (free === true) return;
+  console.error(`[deckhand] port ${port} on 127.0.0.1 is ${free === "EACCES" ? "not allowed" : "already in use"}: pick another with PORT=4000 npm start`);
+  process.exit(1);
+}
 
 function newestMtime(dir) {
   let newest = 0;
@@ -29,24 +43,57 @@ function buildIfStale() {
   const sourcesAt = Math.max(...["app", "components", "lib"].map((d) => newestMtime(path.join(root, d))));
   if (builtAt > sourcesAt) return;
   console.log("[deckhand] building the panel (next build)…");
-  const result = spawnSync("npx", ["next", "build"], { stdio: "inherit", env: process.env });
+  const result = spawnSync(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], { stdio: "inherit", env: process.env });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+/** Children run in their own process groups, so stopping one stops everything it started. */
+function startChild(args, env) {
+  const child = spawn(process.execPath, args, { stdio: "inherit", env, detached: true });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
 function stopAll(code) {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
-  setTimeout(() => process.exit(code), 300).unref();
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  const deadline = Date.now() + 5000;
+  const finish = () => {
+    const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+    if (running.length > 0 && Date.now() < deadline) return setTimeout(finish, 100);
+    for (const child of running) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(code);
+  };
+  finish();
 }
 process.on("SIGINT", () => stopAll(0));
 process.on("SIGTERM", () => stopAll(0));
 
 async function startSandbox() {
-  const envFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-start-")), "sandbox.json");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-start-"));
+  tempDirs.push(dir);
+  const envFile = path.join(dir, "sandbox.json");
   console.log("[deckhand] no config given: starting the local sandbox (S3, SSM, CloudWatch Logs, two hosts)…");
-  const sandbox = spawn(process.execPath, ["--import", "tsx", "lib/sandbox/cli.ts", "--endpoints-file", envFile], { stdio: "inherit", env: process.env });
-  children.push(sandbox);
+  const sandbox = startChild(["--import", "tsx", "lib/sandbox/cli.ts", "--endpoints-file", envFile], process.env);
   sandbox.on("exit", (code) => {
-    console.error(`[deckhand] the sandbox stopped (exit ${code})`);
+    if (!stopping) console.error(`[deckhand] the sandbox stopped (exit ${code})`);
     stopAll(code ?? 1);
   });
   const deadline = Date.now() + 60_000;
@@ -59,10 +106,13 @@ async function startSandbox() {
   return { DECKHAND_DB: process.env.DECKHAND_DB ?? path.join(sandboxRoot, "history.db"), ...env };
 }
 
+await assertPortFree();
 const hasConfig = Boolean(process.env.DECKHAND_CONFIG) || fs.existsSync(path.join(root, "deckhand.config.json"));
 buildIfStale();
 const sandboxEnv = hasConfig ? {} : await startSandbox();
-const next = spawn("npx", ["next", "start", "--hostname", "127.0.0.1", "--port", port], { stdio: "inherit", env: { ...process.env, ...sandboxEnv } });
-children.push(next);
-next.on("exit", (code) => stopAll(code ?? 0));
+const next = startChild([path.join(root, "node_modules/next/dist/bin/next"), "start", "--hostname", "127.0.0.1", "--port", port], { ...process.env, ...sandboxEnv });
+next.on("exit", (code) => {
+  if (!stopping && code !== 0) console.error(`[deckhand] the panel stopped (exit ${code})`);
+  stopAll(code ?? 1);
+});
 console.log(`[deckhand] panel on http://127.0.0.1:${port}`);
