@@ -47,9 +47,9 @@ function buildIfStale() {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-/** Children run in their own process groups, so stopping one stops everything it started. */
+/** Children stay in this process group (a group kill from a supervisor reaches them); each stops its own children on SIGTERM. */
 function startChild(args, env) {
-  const child = spawn(process.execPath, args, { stdio: "inherit", env, detached: true });
+  const child = spawn(process.execPath, args, { stdio: "inherit", env });
   children.push(child);
   return child;
 }
@@ -60,24 +60,14 @@ function stopAll(code) {
   stopping = true;
   for (const child of children) {
     if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
+      child.kill("SIGTERM");
     }
   }
   const deadline = Date.now() + 5000;
   const finish = () => {
     const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
     if (running.length > 0 && Date.now() < deadline) return setTimeout(finish, 100);
-    for (const child of running) {
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    for (const child of running) child.kill("SIGKILL");
     for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
     process.exit(code);
   };
