@@ -90,7 +90,7 @@ function run(script: string, bin: string) {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-preflight-run-")), "s.sh");
   fs.writeFileSync(file, script, { mode: 0o700 });
   // As SSM runs it: no HOME, only the PATH we give.
-  const result = spawnSync(path.join(bin, "bash"), [file], { env: { PATH: bin }, encoding: "utf8" });
+  const result = spawnSync(path.join(bin, "bash"), [file], { env: { PATH: bin } as unknown as NodeJS.ProcessEnv, encoding: "utf8" });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
