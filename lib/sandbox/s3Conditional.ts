@@ -1,9 +1,19 @@
-// S3 conditional writes in front of fauxqs, which ignores them: `If-None-Match: *` on PutObject and on
-// CompleteMultipartUpload answers 412 PreconditionFailed when the key exists, as real S3 does.
+// In front of fauxqs, the parts of S3 it is kinder about than AWS:
+// - conditional writes: `If-None-Match: *` on PutObject and on CompleteMultipartUpload answers 412
+//   PreconditionFailed when the key exists;
+// - bucket lifecycle configuration: fauxqs accepts a PUT and forgets it, and answers GET with an empty
+//   200; S3 keeps the rules and answers 404 NoSuchLifecycleConfiguration for a bucket without any.
 // Everything else is passed through untouched (bodies streamed, the Host header kept for signatures).
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { listenLoopback, type RunningServer } from "./awsJson";
+
+function s3Error(res: http.ServerResponse, status: number, code: string, message: string, extra = ""): void {
+  const requestId = randomUUID();
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${extra}<RequestId>${requestId}</RequestId></Error>`;
+  res.writeHead(status, { "content-type": "application/xml", "content-length": Buffer.byteLength(body), "x-amz-request-id": requestId });
+  res.end(body);
+}
 
 function preconditionFailed(res: http.ServerResponse, key: string): void {
   const requestId = randomUUID();
@@ -66,8 +76,32 @@ export async function startConditionalS3(upstreamUrl: string): Promise<RunningSe
     return response.ok;
   };
 
+  const lifecycles = new Map<string, string>();
+  const lifecycle = async (req: http.IncomingMessage, res: http.ServerResponse, bucket: string) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.method === "PUT") {
+      const body = Buffer.concat(chunks).toString("utf8");
+      if (!/<LifecycleConfiguration[\s>]/.test(body) || !body.includes("<Rule>")) return s3Error(res, 400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema");
+      lifecycles.set(bucket, body);
+      res.writeHead(200, { "content-length": 0 });
+      return void res.end();
+    }
+    if (req.method === "DELETE") {
+      lifecycles.delete(bucket);
+      res.writeHead(204);
+      return void res.end();
+    }
+    const stored = lifecycles.get(bucket);
+    if (!stored) return s3Error(res, 404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", `<BucketName>${bucket}</BucketName>`);
+    res.writeHead(200, { "content-type": "application/xml", "content-length": Buffer.byteLength(stored) });
+    res.end(stored);
+  };
+
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://s3");
+    const bucketOnly = /^\/([^/]+)\/?$/.exec(url.pathname);
+    if (bucketOnly && url.searchParams.has("lifecycle")) return void lifecycle(req, res, bucketOnly[1]!);
     const target = objectPath(url);
     const conditional = String(req.headers["if-none-match"] ?? "").trim() === "*";
     const isPut = req.method === "PUT" && !url.searchParams.has("partNumber") && !url.searchParams.has("uploadId") && !req.headers["x-amz-copy-source"];

@@ -1,7 +1,16 @@
 // The sandbox is as strict as AWS where Deckhand relies on it (see shared notes real-aws.md): each
 // behaviour proven here over the real SDK and wire protocols.
 import { DescribeLogGroupsCommand, FilterLogEventsCommand, GetLogEventsCommand, type FilteredLogEvent } from "@aws-sdk/client-cloudwatch-logs";
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, UploadPartCommand } from "@aws-sdk/client-s3";
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketLifecycleCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetObjectCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
 import { DescribeInstanceInformationCommand, ListCommandsCommand } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -270,6 +279,20 @@ describe("S3 conditional writes (If-None-Match: *), as real S3", () => {
     await multipart(Key);
     expect(await (await clients.s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString()).toBe("multipart body");
     await expect(multipart(Key)).rejects.toMatchObject({ name: "PreconditionFailed", $metadata: { httpStatusCode: 412 } });
+  });
+});
+
+describe("S3 bucket lifecycle rules, as real S3", () => {
+  it("no rule: 404 NoSuchLifecycleConfiguration; a rule put is kept and read back; delete removes it", async () => {
+    const Bucket = sandbox.bucket;
+    await expect(clients.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).rejects.toMatchObject({ name: "NoSuchLifecycleConfiguration", $metadata: { httpStatusCode: 404 } });
+    await clients.s3.send(
+      new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: [{ ID: "expire-bundles", Status: "Enabled", Filter: { Prefix: "deployments/" }, Expiration: { Days: 7 } }] } }),
+    );
+    const rules = (await clients.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).Rules;
+    expect(rules).toEqual([expect.objectContaining({ ID: "expire-bundles", Status: "Enabled", Filter: { Prefix: "deployments/" }, Expiration: { Days: 7 } })]);
+    await clients.s3.send(new DeleteBucketLifecycleCommand({ Bucket }));
+    await expect(clients.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).rejects.toMatchObject({ name: "NoSuchLifecycleConfiguration" });
   });
 });
 
