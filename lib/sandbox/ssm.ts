@@ -422,9 +422,17 @@ export class SsmService {
         Object.assign(invocation, { status: "Cancelled", statusDetails: "Cancelled", endedAt: new Date() });
       } else if (invocation.execution) {
         // The agent kills the process group; the invocation stays Cancelling until the script is gone.
+        // A disconnected agent gets the cancel only once it is back.
         invocation.status = "Cancelling";
         invocation.statusDetails = "Cancelling";
-        invocation.execution.cancel();
+        const execution = invocation.execution;
+        const host = this.host(instanceId)!;
+        const deliverCancel = () => {
+          if (this.stopped) return;
+          if (host.faults.has("offline")) setTimeout(deliverCancel, this.options.timing.pendingMs);
+          else execution.cancel();
+        };
+        deliverCancel();
       }
     }
     return {};

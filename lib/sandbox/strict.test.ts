@@ -11,7 +11,7 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { DescribeInstanceInformationCommand, ListCommandsCommand } from "@aws-sdk/client-ssm";
+import { CancelCommandCommand, DescribeInstanceInformationCommand, ListCommandsCommand } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAULT_NAMES } from "./faults";
@@ -235,6 +235,27 @@ describe("an offline host, as SSM treats it", () => {
     const done = await waitForInvocation(clients.ssm, commandId, hostB);
     expect(done).toMatchObject({ Status: "Success", StandardOutputContent: "late\n" });
     expect(new Date(done.ExecutionStartDateTime!).getTime() - sent).toBeGreaterThanOrEqual(600);
+  });
+});
+
+describe("a host that goes offline mid-way", () => {
+  it("keeps its invocation InProgress (no output, no result) while disconnected; the cancel and the result arrive when it is back", async () => {
+    const commandId = await runScript(sandbox, clients.ssm, "#!/bin/bash\necho started\nsleep 0.4\necho finished\n", { instanceIds: [hostB], cloudWatchGroup: GROUP });
+    await waitForInvocation(clients.ssm, commandId, hostB, (o) => o.Status === "InProgress");
+    await withFault(hostB, "offline", async () => {
+      await sleep(1500); // the script is long done on the host
+      expect(await waitForInvocation(clients.ssm, commandId, hostB, () => true)).toMatchObject({ Status: "InProgress", StandardOutputContent: "" });
+    });
+    expect(await waitForInvocation(clients.ssm, commandId, hostB)).toMatchObject({ Status: "Success", StandardOutputContent: "started\nfinished\n" });
+
+    const long = await runScript(sandbox, clients.ssm, "#!/bin/bash\necho started\nsleep 30\n", { instanceIds: [hostB] });
+    await waitForInvocation(clients.ssm, long, hostB, (o) => o.Status === "InProgress");
+    await withFault(hostB, "offline", async () => {
+      await clients.ssm.send(new CancelCommandCommand({ CommandId: long }));
+      await sleep(500);
+      expect((await waitForInvocation(clients.ssm, long, hostB, () => true)).Status).toBe("Cancelling");
+    });
+    expect(await waitForInvocation(clients.ssm, long, hostB)).toMatchObject({ Status: "Cancelled", ResponseCode: 137 });
   });
 });
 
