@@ -5,6 +5,7 @@ import { cancelDeploy, confirmDeploy, resumeWatching, startDeploy } from "@/lib/
 import { previewRedeploy, retryFailedHosts, startRedeploy } from "@/lib/deploy/redeploy";
 import { runAction } from "@/lib/server/action";
 import { requireContext } from "@/lib/server/deckhand";
+import { FAULT_NAMES } from "@/lib/sandbox/faults";
 import { setSandboxFault } from "@/lib/server/sandbox-control";
 
 const deployId = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, "not a deploy id");
@@ -33,7 +34,7 @@ export async function resumeWatchingAction(input: unknown) {
 
 export async function setSandboxFaultAction(input: unknown) {
   return runAction(
-    z.object({ instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/), fault: z.enum(["offline", "fail-next", "slow", "hang", "dns", "stale"]), on: z.boolean() }),
+    z.object({ instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/), fault: z.enum(FAULT_NAMES), on: z.boolean() }),
     input,
     async ({ instanceId, fault, on }) => setSandboxFault(instanceId, fault, on),
   );

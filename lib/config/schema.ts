@@ -35,6 +35,8 @@ export const environmentSchema = z.object({
   composeDir: repoRelativePath.default("infra"),
   fileOwner: z.string().regex(/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/, "must be user or user:group").default("ubuntu:ubuntu"),
   executionTimeoutSeconds: z.number().int().min(30).max(172800).default(600),
+  // How hosts fetch the bundle: the AWS CLI, or curl on a short-lived pre-signed URL (hosts without the CLI).
+  download: z.enum(["aws-cli", "presigned-url"]).default("aws-cli"),
   output: z
     .object({
       cloudWatchLogGroup: z.string().regex(/^[A-Za-z0-9_.\/#-]{1,512}$/, "must be a CloudWatch log group name").optional(),

@@ -1,3 +1,4 @@
+import { awsCliDownloadLines, preflightLines, presignedDownloadLines } from "./preflight";
 import { checked, q, shellQuote } from "./shell";
 
 /** Everything the "compose" host profile needs to deploy one bundle (seeds/000's recipe, generalised). */
@@ -17,6 +18,10 @@ export interface ComposeScriptInput {
   composeServices: string[];
   /** Extract only these members (a bundle redeployed for some of its services); all when absent. */
   extractPaths?: string[];
+  /** Bundle size in bytes, for the pre-flight's free-disk check (absent: only the margin is checked). */
+  bundleBytes?: number;
+  /** How the host fetches the bundle: the AWS CLI (default) or curl on a short-lived pre-signed URL. */
+  download?: { mode: "aws-cli" } | { mode: "presigned-url"; url: string };
 }
 
 /**
@@ -25,14 +30,15 @@ export interface ComposeScriptInput {
  */
 export function composeScript(input: ComposeScriptInput): string {
   const label = q("label", input.deployLabel);
-  const bundleUrl = shellQuote(`s3://${checked("bucket", input.bucket)}/${checked("s3Key", input.key)}`);
+  const download = input.download ?? { mode: "aws-cli" };
   const paths = input.paths.map((p) => q("relativePath", p)).join(" ");
   const lines = [
     "#!/bin/bash",
     `# Deckhand: deploy ${label}`,
     "set -euo pipefail",
+    ...preflightLines({ repoPath: input.repoPath, composeDir: input.composeDir, bundleBytes: input.bundleBytes ?? 0, download: download.mode }),
+    "",
     `REPO=${q("absolutePath", input.repoPath)}`,
-    `BUNDLE_URL=${bundleUrl}`,
     `EXPECTED_SHA256=${q("sha256", input.sha256)}`,
     // A unique temp file: a leftover /tmp file from an earlier deploy must never be reused.
     `TMP="$(mktemp /tmp/deckhand-bundle.XXXXXXXX)"`,
@@ -41,8 +47,7 @@ export function composeScript(input: ComposeScriptInput): string {
     "",
     `step "cd $REPO"`,
     `cd "$REPO"`,
-    `step "download $BUNDLE_URL"`,
-    `aws s3 cp "$BUNDLE_URL" "$TMP" --region ${q("region", input.region)} --only-show-errors`,
+    ...(download.mode === "presigned-url" ? presignedDownloadLines(download.url) : awsCliDownloadLines(input.bucket, input.key, input.region)),
     `step "verify sha256 $EXPECTED_SHA256"`,
     `ACTUAL_SHA256="$(sha256sum "$TMP" | cut -d' ' -f1)"`,
     `if [ "$ACTUAL_SHA256" != "$EXPECTED_SHA256" ]; then`,

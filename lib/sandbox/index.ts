@@ -8,12 +8,15 @@ import { buildApp } from "fauxqs";
 import { Alb } from "./alb";
 import { startJsonService, TokenBucket, type RunningServer } from "./awsJson";
 import { startControlServer } from "./control";
-import { FAULT_NAMES, SimulatedHost, type FaultName } from "./hosts";
+import { FAULT_NAMES, isFaultName, SANDBOX_FAULTS, type FaultName } from "./faults";
+import { SimulatedHost } from "./hosts";
 import { LogStore } from "./logs";
+import { startConditionalS3 } from "./s3Conditional";
+import { startSts } from "./sts";
 import { buildSampleUi, createSampleRepo } from "./sampleRepo";
 import { SsmService } from "./ssm";
 
-export type { FaultName } from "./hosts";
+export { FAULT_NAMES, SANDBOX_FAULTS, type FaultName } from "./faults";
 export { bumpSampleRepo, buildSampleUi } from "./sampleRepo";
 
 export interface SandboxTiming {
@@ -22,6 +25,10 @@ export interface SandboxTiming {
   logFlushMs: number;
   healthIntervalMs: number;
   slowMs: number;
+  /** How long after upload a CloudWatch event becomes searchable. */
+  ingestionDelayMs: number;
+  /** Multiplies AWS's long waits (offline delivery: TimeoutSeconds + executionTimeout). Default: DECKHAND_SANDBOX_TIME_SCALE or 1. */
+  timeScale: number;
 }
 
 export interface SandboxOptions {
@@ -30,6 +37,10 @@ export interface SandboxOptions {
   bucket?: string;
   timing?: Partial<SandboxTiming>;
   throttle?: { ratePerSecond: number; burst: number } | null;
+  /** Per host name, its clock minus the true time. Default: EC2 b runs 4 s behind. */
+  clockSkewMs?: Record<string, number>;
+  /** Other managed instances the account lists before the fleet (Inactive). Default 10: the fleet is on page 2. */
+  otherInstances?: number;
 }
 
 export interface SandboxHost {
@@ -43,7 +54,7 @@ export interface Sandbox {
   root: string;
   region: string;
   bucket: string;
-  endpoints: { s3: string; ssm: string; logs: string; alb: string; control: string };
+  endpoints: { s3: string; ssm: string; logs: string; sts: string; alb: string; control: string };
   hosts: SandboxHost[];
   repoDir: string;
   configPath: string;
@@ -55,7 +66,19 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-const DEFAULT_TIMING: SandboxTiming = { pendingMs: 300, invisibleMs: 400, logFlushMs: 1000, healthIntervalMs: 1000, slowMs: 3000 };
+const DEFAULT_TIMING: Omit<SandboxTiming, "timeScale"> = { pendingMs: 300, invisibleMs: 400, logFlushMs: 1000, healthIntervalMs: 1000, slowMs: 3000, ingestionDelayMs: 1500 };
+const DEFAULT_CLOCK_SKEW_MS: Record<string, number> = { "EC2 b": -4000 };
+export const SANDBOX_ACCOUNT_ID = "000000000000";
+/** The log group the generated config names; created at start, as the README's setup has the operator do. */
+export const SANDBOX_LOG_GROUP = "/deckhand/ssm";
+
+function timeScaleFromEnv(): number {
+  const raw = process.env.DECKHAND_SANDBOX_TIME_SCALE;
+  if (raw === undefined || raw === "") return 1;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > 1) throw new Error(`DECKHAND_SANDBOX_TIME_SCALE must be a number in (0, 1], got ${JSON.stringify(raw)}`);
+  return value;
+}
 const DEFAULT_THROTTLE = { ratePerSecond: 40, burst: 80 };
 const BIN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "bin");
 const SERVICES = ["ui", "audit", "gateway"];
@@ -78,7 +101,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const root = path.resolve(options.root ?? (await fs.promises.mkdtemp(path.join(os.tmpdir(), "deckhand-sandbox-"))));
   const region = options.region ?? "ap-south-1";
   const bucket = options.bucket ?? "deckhand-sandbox-deploys";
-  const timing: SandboxTiming = { ...DEFAULT_TIMING, ...options.timing };
+  const timing: SandboxTiming = { ...DEFAULT_TIMING, timeScale: options.timing?.timeScale ?? timeScaleFromEnv(), ...options.timing };
+  const clockSkewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   let throttle = options.throttle === undefined ? DEFAULT_THROTTLE : options.throttle;
   let bucketLimiter = throttle ? new TokenBucket(throttle.ratePerSecond, throttle.burst) : null;
   let throttledResponses = 0;
@@ -111,21 +135,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 
   try {
-    const s3Url = (await s3App.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
+    const fauxqsUrl = (await s3App.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
+    // fauxqs ignores If-None-Match on writes; the proxy in front makes it as strict as S3.
+    const s3Front = await startConditionalS3(fauxqsUrl);
+    servers.push(s3Front);
+    const s3Url = s3Front.url;
     const created = await fetch(`${s3Url}/${bucket}`, { method: "PUT" });
     if (!created.ok) throw new Error(`could not create bucket ${bucket}: HTTP ${created.status}`);
 
     for (const name of ["EC2 a", "EC2 b"]) {
-      const host = new SimulatedHost({ root, instanceId: newInstanceId(), name, mountPoint, binDir: BIN_DIR, s3Endpoint: s3Url, slowMs: timing.slowMs });
+      const host = new SimulatedHost({ root, instanceId: newInstanceId(), name, mountPoint, binDir: BIN_DIR, s3Endpoint: s3Url, slowMs: timing.slowMs, clockSkewMs: clockSkewMs[name] ?? 0 });
       hosts.push(host);
       await host.startFrontServer();
     }
 
-    const logs = new LogStore(region, "000000000000");
+    // `logs-denied` is the laptop's policy: switched on any host, every Logs call is denied.
+    const logs = new LogStore(region, SANDBOX_ACCOUNT_ID, { ingestionDelayMs: timing.ingestionDelayMs, denied: () => hosts.some((h) => h.faults.has("logs-denied")) });
+    logs.createGroup(SANDBOX_LOG_GROUP);
     ssm = new SsmService({
       region,
       s3Endpoint: s3Url,
       hosts,
+      otherInstances: Array.from({ length: options.otherInstances ?? 10 }, (_, i) => ({ instanceId: newInstanceId(), name: `retired-${i + 1}` })),
       logs,
       timing,
       workRoot: path.join(root, "hosts", "ssm-agent"),
@@ -144,6 +175,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     servers.push(ssmServer);
     const logsServer = await startJsonService({ targetPrefix: "Logs_20140328", operations: logs.operations() });
     servers.push(logsServer);
+    const stsServer = await startSts({ account: SANDBOX_ACCOUNT_ID, arn: `arn:aws:iam::${SANDBOX_ACCOUNT_ID}:user/deckhand-sandbox`, userId: "AIDASANDBOXDECKHAND0" });
+    servers.push(stsServer);
 
     await Promise.all(hosts.map((host) => provision(host, repoDir, remoteRepoPath, root)));
 
@@ -158,25 +191,27 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
     const setFault = (instanceId: string, fault: unknown, on: unknown) => {
       const host = findHost(instanceId);
-      if (!FAULT_NAMES.includes(fault as FaultName)) throw new Error(`Unknown fault "${String(fault)}". Faults: ${FAULT_NAMES.join(", ")}`);
+      if (!isFaultName(fault)) throw new Error(`Unknown fault "${String(fault)}". Faults: ${FAULT_NAMES.join(", ")}`);
       if (typeof on !== "boolean") throw new Error(`"on" must be true or false`);
-      if (on) host.faults.add(fault as FaultName);
-      else host.faults.delete(fault as FaultName);
+      if (on) host.faults.add(fault);
+      else host.faults.delete(fault);
     };
     const faults = () => Object.fromEntries(hosts.map((h) => [h.instanceId, FAULT_NAMES.filter((f) => h.faults.has(f))]));
 
-    const endpoints = { s3: s3Url, ssm: ssmServer.url, logs: logsServer.url, alb: albRef.url, control: "" };
+    const endpoints = { s3: s3Url, ssm: ssmServer.url, logs: logsServer.url, sts: stsServer.url, alb: albRef.url, control: "" };
     const control = await startControlServer({
       state: () => ({
         region,
         bucket,
         endpoints,
         remoteRepoPath,
+        faultCatalog: SANDBOX_FAULTS,
+        timing: { ingestionDelayMs: timing.ingestionDelayMs, timeScale: timing.timeScale },
         ssm: { throttle, throttledResponses },
         alb: { url: albRef.url, targets: albRef.view() },
         hosts: hosts.map((h) => {
           const target = albRef.view().find((t) => t.instanceId === h.instanceId)!;
-          return { instanceId: h.instanceId, name: h.name, port: h.port, faults: faults()[h.instanceId], albHealthy: target.healthy, containers: h.containers() };
+          return { instanceId: h.instanceId, name: h.name, port: h.port, clockSkewMs: h.clockSkewMs, faults: faults()[h.instanceId], albHealthy: target.healthy, containers: h.containers() };
         }),
       }),
       setFault,
@@ -204,6 +239,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         AWS_ENDPOINT_URL_S3: s3Url,
         AWS_ENDPOINT_URL_SSM: ssmServer.url,
         AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logsServer.url,
+        AWS_ENDPOINT_URL_STS: stsServer.url,
         AWS_REGION: region,
         AWS_ACCESS_KEY_ID: "sandbox",
         AWS_SECRET_ACCESS_KEY: "sandbox",

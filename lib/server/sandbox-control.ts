@@ -1,5 +1,6 @@
 import "server-only";
 import { RefusedError as UserError } from "../errors";
+import { isFaultName, FAULT_NAMES, type FaultName } from "@/lib/sandbox/faults";
 
 /** The sandbox's fault-injection API, present only when Deckhand runs against the sandbox. */
 function controlUrl(): string {
@@ -16,7 +17,8 @@ export async function sandboxState(): Promise<unknown> {
   return response.json();
 }
 
-export async function setSandboxFault(instanceId: string, fault: string, on: boolean): Promise<unknown> {
+export async function setSandboxFault(instanceId: string, fault: FaultName, on: boolean): Promise<unknown> {
+  if (!isFaultName(fault)) throw new UserError(`Unknown fault "${String(fault)}". Faults: ${FAULT_NAMES.join(", ")}`);
   const response = await fetch(`${controlUrl()}/faults/${encodeURIComponent(instanceId)}`, {
     method: "PUT",
     headers: { "content-type": "application/json" },

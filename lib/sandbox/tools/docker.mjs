@@ -27,6 +27,11 @@ while (rest[0]?.startsWith("-")) {
     rest = rest.slice(2);
   } else rest = rest.slice(1);
 }
+// `docker compose version`: what a pre-flight asks to know the v2 plugin is there (not a deploy step, not logged).
+if (rest[0] === "version") {
+  process.stdout.write("Docker Compose version v2.29.7 (deckhand sandbox stand-in)\n");
+  process.exit(0);
+}
 fs.appendFileSync(path.join(stateDir, "compose.log"), `${rest.join(" ")}\n`);
 const [subcommand, ...subArgs] = rest;
 const flags = new Set(subArgs.filter((a) => a.startsWith("-")));

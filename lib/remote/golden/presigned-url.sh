@@ -1,0 +1,49 @@
+#!/bin/bash
+# Deckhand: deploy '20261123-090000-audit-ab12'
+set -euo pipefail
+# Deckhand pre-flight: nothing on this host is changed before these checks pass.
+export HOME="${HOME:-/root}"
+preflight_fail() { echo "PREFLIGHT: $2" >&2; exit "$1"; }
+docker compose version >/dev/null 2>&1 || preflight_fail 82 'docker compose (v2 plugin) is not available on this host'
+command -v sha256sum >/dev/null 2>&1 || preflight_fail 83 'sha256sum is not installed on this host'
+command -v tar >/dev/null 2>&1 || preflight_fail 84 'tar is not installed on this host'
+command -v curl >/dev/null 2>&1 || preflight_fail 85 'curl is not installed on this host'
+[ -d '/home/ubuntu/aegis' ] || preflight_fail 86 'the repo path /home/ubuntu/aegis does not exist on this host'
+PREFLIGHT_COMPOSE_FOUND=""
+for f in '/home/ubuntu/aegis/infra/docker-compose.yml' '/home/ubuntu/aegis/infra/docker-compose.yaml' '/home/ubuntu/aegis/infra/compose.yml' '/home/ubuntu/aegis/infra/compose.yaml'; do if [ -f "$f" ]; then PREFLIGHT_COMPOSE_FOUND="$f"; fi; done
+[ -n "$PREFLIGHT_COMPOSE_FOUND" ] || preflight_fail 87 'no compose file (docker-compose.yml, docker-compose.yaml, compose.yml, compose.yaml) in /home/ubuntu/aegis/infra'
+preflight_disk() {
+  local avail
+  avail="$(df -Pk "$1" 2>/dev/null | awk 'NR==2 {print $4}')" || avail=""
+  case "$avail" in ''|*[!0-9]*) preflight_fail 88 "could not read the free disk space of $1" ;; esac
+  [ "$avail" -ge "$2" ] || preflight_fail 88 "not enough free disk space in $1: $avail KB free, $2 KB needed"
+}
+preflight_disk /tmp 102400
+preflight_disk '/home/ubuntu/aegis' 153600
+
+REPO='/home/ubuntu/aegis'
+EXPECTED_SHA256='aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
+TMP="$(mktemp /tmp/deckhand-bundle.XXXXXXXX)"
+trap 'rm -f "$TMP"' EXIT
+step() { echo "==> $*"; }
+
+step "cd $REPO"
+cd "$REPO"
+step "download the bundle (pre-signed URL)"
+curl -fsS --retry 3 -o "$TMP" 'https://acp-fix-1779860735.s3.ap-south-1.amazonaws.com/deployments/acp_audit_1779860735.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=0123abcd'
+step "verify sha256 $EXPECTED_SHA256"
+ACTUAL_SHA256="$(sha256sum "$TMP" | cut -d' ' -f1)"
+if [ "$ACTUAL_SHA256" != "$EXPECTED_SHA256" ]; then
+  echo "sha256 mismatch: expected $EXPECTED_SHA256, got $ACTUAL_SHA256; nothing was extracted" >&2
+  exit 3
+fi
+step "extract into $REPO"
+sudo tar xzf "$TMP" -C "$REPO" --no-same-owner
+step "chown "'ubuntu:ubuntu'" "'services/audit'
+sudo chown -R 'ubuntu:ubuntu' -- 'services/audit'
+cd 'infra'
+step "docker compose build --no-cache "'audit'
+sudo docker compose build --no-cache 'audit'
+step "docker compose up -d --no-deps --force-recreate "'audit'
+sudo docker compose up -d --no-deps --force-recreate 'audit'
+step "done: "'20261123-090000-audit-ab12'
