@@ -13,7 +13,7 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "not a sha256");
 
 export async function startDeployAction(input: unknown) {
   return runAction(
-    z.object({ environment: z.string().min(1), services: z.array(z.string().min(1)).min(1, "pick at least one service"), reviewScript: z.boolean().default(false) }),
+    z.object({ environment: z.string().min(1), services: z.array(z.string().min(1)).min(1, "pick at least one service"), reviewScript: z.boolean().default(false), skipOfflineHosts: z.boolean().default(false) }),
     input,
     async (request) => ({ deployId: await startDeploy(await requireContext(), request) }),
   );

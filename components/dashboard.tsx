@@ -110,6 +110,7 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
   const router = useRouter();
   const [chosen, setChosen] = useState<string[]>([]);
   const [reviewScript, setReviewScript] = useState(false);
+  const [skipOfflineHosts, setSkipOfflineHosts] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [pending, startTransition] = useTransition();
@@ -122,7 +123,7 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
     startTransition(async () => {
       setError(null);
       setFieldErrors({});
-      const result = await startDeployAction({ environment: environment.name, services: chosen, reviewScript });
+      const result = await startDeployAction({ environment: environment.name, services: chosen, reviewScript, skipOfflineHosts });
       if (result.ok) router.push(`/deploys/${result.data.deployId}`);
       else if (result.fieldErrors && Object.keys(result.fieldErrors).every((field) => field in FIELD_LABELS)) setFieldErrors(result.fieldErrors);
       else setError(result.error);
@@ -173,6 +174,10 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
         <label className="flex items-center gap-2 text-sm text-slate-600">
           <input type="checkbox" checked={reviewScript} onChange={(e) => setReviewScript(e.target.checked)} />
           Review the host script before it is sent
+        </label>
+        <label className="flex items-center gap-2 text-sm text-slate-600">
+          <input type="checkbox" checked={skipOfflineHosts} onChange={(e) => setSkipOfflineHosts(e.target.checked)} />
+          Skip hosts SSM sees offline (otherwise the deploy is refused)
         </label>
       </div>
       {error && (

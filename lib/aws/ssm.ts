@@ -12,6 +12,8 @@ export interface SendScriptRequest {
   instanceIds: string[];
   script: string;
   executionTimeoutSeconds: number;
+  /** Delivery timeout: a host offline this long after sending is given up on (then TimedOut / DeliveryTimedOut). */
+  deliveryTimeoutSeconds: number;
   comment: string;
   cloudWatchLogGroup?: string;
   s3Bucket?: string;
@@ -26,8 +28,8 @@ export async function sendScript(ssm: SSMClient, request: SendScriptRequest): Pr
       InstanceIds: request.instanceIds,
       Comment: request.comment.slice(0, 100), // SSM caps comments at 100 characters
       Parameters: { commands: [request.script], executionTimeout: [String(request.executionTimeoutSeconds)] },
-      // Delivery timeout: a host that has not picked the command up within this is not coming.
-      TimeoutSeconds: 600,
+      // Short: an offline host sits Pending for this plus executionTimeout before SSM gives up on it.
+      TimeoutSeconds: request.deliveryTimeoutSeconds,
       ...(request.cloudWatchLogGroup
         ? { CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: request.cloudWatchLogGroup } }
         : {}),
@@ -59,10 +61,25 @@ export async function cancelCommand(ssm: SSMClient, commandId: string, instanceI
   await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: instanceIds }));
 }
 
-/** PingStatus per instance id (Online, ConnectionLost, Inactive); hosts SSM does not know are absent. */
-export async function describePing(ssm: SSMClient, instanceIds: string[]): Promise<Map<string, string>> {
-  const result = await ssm.send(
-    new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: instanceIds }] }),
-  );
-  return new Map((result.InstanceInformationList ?? []).map((info) => [info.InstanceId ?? "", info.PingStatus ?? "Unknown"]));
+export interface HostPing {
+  ping: string;
+  agentVersion?: string;
+  lastPing?: Date;
+}
+
+/**
+ * PingStatus (Online, ConnectionLost, Inactive), agent version and last ping per instance id, paging
+ * (SSM answers 10 per page unless asked for more); hosts SSM does not know are absent.
+ */
+export async function describePing(ssm: SSMClient, instanceIds: string[]): Promise<Map<string, HostPing>> {
+  const found = new Map<string, HostPing>();
+  let nextToken: string | undefined;
+  do {
+    const page = await ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: instanceIds }], MaxResults: 50, NextToken: nextToken }));
+    for (const info of page.InstanceInformationList ?? []) {
+      if (info.InstanceId) found.set(info.InstanceId, { ping: info.PingStatus ?? "Unknown", agentVersion: info.AgentVersion, lastPing: info.LastPingDateTime });
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return found;
 }

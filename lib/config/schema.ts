@@ -37,6 +37,8 @@ export const environmentSchema = z.object({
   executionTimeoutSeconds: z.number().int().min(30).max(172800).default(600),
   // How hosts fetch the bundle: the AWS CLI, or curl on a short-lived pre-signed URL (hosts without the CLI).
   download: z.enum(["aws-cli", "presigned-url"]).default("aws-cli"),
+  /** SSM's TimeoutSeconds: how long an offline host may take to pick the command up (AWS default 600; short, so waits end). */
+  deliveryTimeoutSeconds: z.number().int().min(30).max(2592000).default(120),
   output: z
     .object({
       cloudWatchLogGroup: z.string().regex(/^[A-Za-z0-9_.\/#-]{1,512}$/, "must be a CloudWatch log group name").optional(),

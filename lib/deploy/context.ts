@@ -11,11 +11,14 @@ export interface DeployContext {
   pollIntervalMs?: number;
   /** How long the watcher keeps trying through failing cycles before it reports lost contact. */
   giveUpAfterMs?: number;
+  /** How long live output is still read after the last host ended (CloudWatch makes events searchable late). */
+  liveTailGraceMs?: number;
 }
 
 export interface ContextOptions {
   pollIntervalMs?: number;
   giveUpAfterMs?: number;
+  liveTailGraceMs?: number;
 }
 
 export function createDeployContext(config: LoadedConfig, db: Db, options: ContextOptions = {}): DeployContext {

@@ -216,7 +216,7 @@ describe("deploy path against the sandbox", () => {
   it("records AWS errors in plain words: a missing bucket and an unknown instance", async () => {
     const environment = ctx.config.environments.sandbox;
     const broken = (patch: Partial<typeof environment>) =>
-      createDeployContext({ ...ctx.config, environments: { sandbox: { ...environment, ...patch } } }, db, { pollIntervalMs: 250 });
+      createDeployContext({ ...ctx.config, environments: { sandbox: { ...environment, ...patch } } }, db, { pollIntervalMs: 250, liveTailGraceMs: 1500 });
 
     const noBucket = broken({ bucket: "no-such-deckhand-bucket" });
     const first = await startDeploy(noBucket, { environment: "sandbox", services: ["audit"] });
@@ -246,6 +246,7 @@ describe("deploy path against the sandbox", () => {
       instanceIds: environment.hosts.map((h) => h.instanceId),
       script: stopped.script,
       executionTimeoutSeconds: 600,
+      deliveryTimeoutSeconds: 120,
       comment: `Deckhand ${id}`,
     });
     await createHostRuns(db, id, 1, commandId, environment.hosts);
@@ -254,7 +255,7 @@ describe("deploy path against the sandbox", () => {
     await insertDeploy(db, { id: "left-mid-upload", environment: "sandbox", kind: "deploy", services: ["gateway"], label: "gateway", bundleKey: "deployments/acp_gateway_1.tar.gz", bundleBucket: sandbox.bucket, createdBy: "test" });
     await changeStatus(db, "left-mid-upload", { from: "queued", to: "uploading", message: "test: packing" });
 
-    const restarted = createDeployContext(ctx.config, db, { pollIntervalMs: 250 });
+    const restarted = createDeployContext(ctx.config, db, { pollIntervalMs: 250, liveTailGraceMs: 1500 });
     await resumeUnfinishedDeploys(restarted, await listUnfinishedDeploys(db));
     await jobSettled(id);
     const resumed = (await getDeployDetail(db, id))!;

@@ -24,6 +24,8 @@ export interface StartDeployRequest {
   services: string[];
   /** Stop after the upload until the operator has read and confirmed the script. */
   reviewScript?: boolean;
+  /** Send to the online hosts only instead of refusing when SSM sees one offline. */
+  skipOfflineHosts?: boolean;
 }
 
 /** Keys carry a one-second stamp: a second deploy within the same second must not overwrite the first bundle. */
@@ -50,7 +52,9 @@ export async function startDeploy(ctx: DeployContext, request: StartDeployReques
     createdBy: whoAmI(),
     reviewScript: request.reviewScript ?? false,
   };
-  return launch(ctx, newBundleJob(ctx.config, id, plan, request.reviewScript ?? false), { insert });
+  const job = newBundleJob(ctx.config, id, plan, request.reviewScript ?? false);
+  job.skipOfflineHosts = request.skipOfflineHosts;
+  return launch(ctx, job, { insert });
 }
 
 /**

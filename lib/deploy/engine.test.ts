@@ -148,7 +148,7 @@ describe("the deploy engine", () => {
 
   it("stops at once on AccessDenied, shows lost contact without looping, and resumes when asked", async () => {
     const gate = await ssmGate(sandbox.endpoints.ssm);
-    const gatedCtx = createDeployContext(ctx.config, db, { pollIntervalMs: 200 });
+    const gatedCtx = createDeployContext(ctx.config, db, { pollIntervalMs: 200, liveTailGraceMs: 1500 });
     const real = gatedCtx.aws(sandbox.region);
     const gatedSsm = new SSMClient({ region: sandbox.region, endpoint: gate.url, maxAttempts: 1 });
     gatedCtx.aws = () => ({ ...real, ssm: gatedSsm });
@@ -185,7 +185,7 @@ describe("the deploy engine", () => {
 
   it("gives up on a passing error only after the bounded time, recording it once with a count", async () => {
     const gate = await ssmGate(sandbox.endpoints.ssm);
-    const gatedCtx = createDeployContext(ctx.config, db, { pollIntervalMs: 150, giveUpAfterMs: 2000 });
+    const gatedCtx = createDeployContext(ctx.config, db, { pollIntervalMs: 150, giveUpAfterMs: 2000, liveTailGraceMs: 1500 });
     const real = gatedCtx.aws(sandbox.region);
     const gatedSsm = new SSMClient({ region: sandbox.region, endpoint: gate.url, maxAttempts: 1 });
     gatedCtx.aws = () => ({ ...real, ssm: gatedSsm });

@@ -36,6 +36,10 @@ export interface Job {
   attempt: number;
   /** Services, paths and builds, for the phases that make a bundle. */
   plan?: DeployPlan;
+  /** Send to the online hosts only, instead of refusing when one is offline. */
+  skipOfflineHosts?: boolean;
+  /** Work that runs after the deploy's status is final (late live output), awaited by the job. */
+  afterEnd?: (() => Promise<void>)[];
 }
 
 /** Moves the job's deploy from the status it knows to `to`; refused if anyone else moved it meanwhile. */

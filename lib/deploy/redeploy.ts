@@ -140,6 +140,7 @@ export async function previewRedeploy(ctx: DeployContext, request: RedeployReque
     bucket: environment.bucket,
     key: request.bundleKey,
     sha256: bundle.sha256,
+    bytes: bundle.head.ContentLength,
     shape: { paths: extractPaths, replace: plan.replace.filter((dir) => carries(bundle.manifest, dir)), composeServices: plan.composeServices },
     extractPaths,
   });

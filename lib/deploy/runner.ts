@@ -1,6 +1,7 @@
 import { describeAwsError } from "../aws/errors";
 import { UserFacingError } from "../errors";
-import { findActiveDeploy, insertDeploy, recordEvent, type NewDeploy, changeStatus, type StatusChange } from "../history/deploys";
+import { changeStatus, findActiveDeploy, getDeploy, insertDeploy, recordEvent, updateDeploy, type NewDeploy, type StatusChange } from "../history/deploys";
+import { redactPresignedUrls } from "../remote/preflight";
 import { ConflictError } from "../errors";
 import type { DeployContext } from "./context";
 import { moveJob, type Job } from "./job";
@@ -28,7 +29,17 @@ export async function runPhases(ctx: DeployContext, job: Job): Promise<void> {
     await moveJob(ctx, job, "succeeded", "deploy succeeded");
   } catch (error) {
     await recordFailure(ctx, job, error);
+  } finally {
+    await forgetPresignedUrl(ctx, job);
+    for (const work of job.afterEnd ?? []) await work().catch((error) => console.error(`[deckhand] deploy ${job.deployId}: after-end work failed:`, error));
   }
+}
+
+/** A pre-signed URL is a credential: once the job stops, the stored script keeps only its redacted form. */
+async function forgetPresignedUrl(ctx: DeployContext, job: Job): Promise<void> {
+  if (job.environment.download !== "presigned-url") return;
+  const deploy = await getDeploy(ctx.db, job.deployId).catch(() => null);
+  if (deploy && deploy.script !== redactPresignedUrls(deploy.script)) await updateDeploy(ctx.db, job.deployId, { script: redactPresignedUrls(deploy.script) }).catch((error) => console.error(`[deckhand] could not redact the pre-signed URL of ${job.deployId}:`, error));
 }
 
 /** Ends the job's deploy as failed with the error; if the deploy moved meanwhile (cancelled), says so instead. */

@@ -165,6 +165,15 @@ export function redactPresignedUrls(script: string): string {
   return script.replace(/(curl -fsS --retry 3 -o "\$TMP" ')([^'?]*)\?[^']*'/g, "$1$2?<pre-signed query removed>'");
 }
 
+/**
+ * The script to send in the pre-signed URL mode: the stored (redacted) download line gets a freshly
+ * minted URL. Checked and quoted like any value; a script without such a line is returned as it is.
+ */
+export function withPresignedUrl(script: string, url: string): string {
+  const quoted = shellQuote(checkedDownloadUrl(url));
+  return script.replace(/(curl -fsS --retry 3 -o "\$TMP" )'[^'\n]*'/g, () => `curl -fsS --retry 3 -o "$TMP" ${quoted}`);
+}
+
 /** What a host's pre-flight failure means, from its exit code and the first "PREFLIGHT:" line (bounded read). */
 export function preflightFailure(exitCode: number, stderr: string): { check: PreflightCheck; cause: string; fix: string; detail: string } | undefined {
   const known = PREFLIGHT_CAUSES[exitCode];

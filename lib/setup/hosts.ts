@@ -1,6 +1,7 @@
 // The host side of the setup check: is each host's SSM agent connected, and does the pre-flight pass
 // there? One SSM command runs the pre-flight on every online host; offline hosts are not sent to (a
 // command would wait Pending for TimeoutSeconds + executionTimeout).
+import { describePing } from "../aws/ssm";
 import { CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from "@aws-sdk/client-ssm";
 import { describeAwsError } from "../aws/errors";
 import type { EnvironmentConfig } from "../config/schema";
@@ -17,19 +18,8 @@ const TERMINAL = new Set(["Success", "Failed", "TimedOut", "Cancelled"]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const firstLine = (text: string | undefined) => (text ?? "").slice(0, 2000).split("\n").find((l) => l.trim())?.slice(0, 300) ?? "";
 
-/** PingStatus of each wanted instance, paging (SSM answers 10 per page unless asked for more). */
-export async function pingStatuses(ssm: SSMClient, instanceIds: string[]): Promise<Map<string, { ping: string; lastPing?: Date }>> {
-  const found = new Map<string, { ping: string; lastPing?: Date }>();
-  let nextToken: string | undefined;
-  do {
-    const page = await ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: instanceIds }], MaxResults: 50, NextToken: nextToken }));
-    for (const info of page.InstanceInformationList ?? []) {
-      if (info.InstanceId) found.set(info.InstanceId, { ping: info.PingStatus ?? "Unknown", lastPing: info.LastPingDateTime });
-    }
-    nextToken = page.NextToken;
-  } while (nextToken);
-  return found;
-}
+/** PingStatus of each wanted instance (paged): one implementation, in lib/aws/ssm.ts. */
+export const pingStatuses = describePing;
 
 export async function checkHosts(ssm: SSMClient, environment: EnvironmentConfig, options: HostCheckOptions = {}): Promise<CheckLine[]> {
   const timeoutMs = options.timeoutMs ?? 90_000;

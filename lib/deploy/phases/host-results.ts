@@ -3,6 +3,7 @@ import { awsProblem } from "../../aws/errors";
 import { getInvocation } from "../../aws/ssm";
 import type { EnvironmentConfig } from "../../config/schema";
 import { updateHostRun } from "../../history/deploys";
+import { preflightFailure } from "../../remote/preflight";
 import type { DeployContext } from "../context";
 
 /** SSM's inline output caps: 24,000 / 8,000, cut by the agent in bytes with a marker. */
@@ -81,5 +82,7 @@ export async function finishHostRun(ctx: DeployContext, environment: Environment
     // SSM's own end time: when Deckhand read it may be much later (throttling, a restart).
     finishedAt: ended && !Number.isNaN(ended.getTime()) ? ended : new Date(),
   });
-  return [stdout.note, stderr.note].filter((note): note is string => note !== null);
+  // A pre-flight failure has its own exit code and one "PREFLIGHT:" line: the cause in plain words.
+  const preflight = invocation.Status === "Failed" ? preflightFailure(invocation.ResponseCode ?? -1, stderr.text) : undefined;
+  return [preflight ? `${preflight.cause} (${preflight.detail}). ${preflight.fix} Nothing was changed on the host.` : null, stdout.note, stderr.note].filter((note): note is string => note !== null);
 }

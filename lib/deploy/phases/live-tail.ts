@@ -46,6 +46,23 @@ export class LiveTail {
     }
   }
 
+  /**
+   * After the last host ended: the agent's last batch, and events CloudWatch makes searchable a few
+   * seconds late, still arrive. Reads until a quiet read past the grace period (at most twice it).
+   */
+  async drain(commandIds: string[], runs: { id: string; instanceId: string }[]): Promise<void> {
+    if (!this.enabled) return;
+    const grace = this.ctx.liveTailGraceMs ?? 5000;
+    const started = Date.now();
+    for (;;) {
+      let arrived = 0;
+      for (const commandId of commandIds) arrived += await this.read(commandId, runs);
+      const elapsed = Date.now() - started;
+      if ((arrived === 0 && elapsed >= grace) || elapsed >= 2 * grace || !this.enabled) return;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
   private withinCap(chunks: { hostRunId: string; stream: string; text: string }[]) {
     const kept: typeof chunks = [];
     for (const chunk of chunks) {

@@ -19,7 +19,7 @@ type HostRunRow = Awaited<ReturnType<typeof currentHostRuns>>[number];
 
 /** The latest time SSM should have ended this host's run by (TimeoutSeconds + executionTimeout). */
 export function hostDeadline(job: Job, run: Pick<HostRunRow, "startedAt">): number {
-  return run.startedAt.getTime() + (600 + job.environment.executionTimeoutSeconds) * 1000 + DEADLINE_MARGIN_MS;
+  return run.startedAt.getTime() + (job.environment.deliveryTimeoutSeconds + job.environment.executionTimeoutSeconds) * 1000 + DEADLINE_MARGIN_MS;
 }
 
 /**
@@ -97,8 +97,8 @@ export const watchPhase: Phase = {
       const finalRuns = await currentHostRuns(ctx.db, job.deployId);
       const outcome = deployOutcome(finalRuns.map((run) => run.status));
       if (outcome) {
-        // The agent uploads output about once a second: read once more after the last host ended.
-        for (const commandId of new Set(finalRuns.map((run) => run.commandId ?? ""))) await live.read(commandId, finalRuns);
+        // Late live output keeps arriving after the end: read on, after the status is recorded.
+        (job.afterEnd ??= []).push(() => live.drain([...new Set(finalRuns.map((run) => run.commandId ?? ""))], finalRuns));
         if (outcome !== "succeeded") return { end: outcome, message: `deploy ${outcome.replace("_", " ")}` };
         return; // succeeded on every host: the next phases (verify) decide the rest
       }
