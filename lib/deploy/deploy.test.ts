@@ -230,7 +230,7 @@ describe("deploy path against the sandbox", () => {
     await jobSettled(second);
     const failedSend = await getDeployDetail(db, second);
     expect(failedSend?.status).toBe("failed");
-    expect(failedSend?.error).toMatch(/SSM does not accept these instance ids/);
+    expect(failedSend?.error).toMatch(/ghost \(not registered with SSM\) is not online in SSM: nothing was sent/);
     expect(failedSend?.script).toContain("#!/bin/bash"); // what would have been sent is kept
   });
 
