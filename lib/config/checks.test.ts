@@ -114,7 +114,7 @@ describe("checks in the config", () => {
         "environments.prod.checks[7].json.password: uses {{password}} but this check has no passwordEnv",
         expect.stringMatching(/^environments\.prod\.checks\[8\]\.passwordEnv: must be the NAME of an environment variable/),
         "environments.prod.checks[9].headers.X-A: must not contain line breaks",
-        'environments.prod.checks[10].name: two checks are named "header"',
+        'environments.prod.checks[10].name: two checks are named "uses token"',
         "environments.prod.checks[11].path: a password must not travel in a URL",
       ]),
     );
