@@ -66,3 +66,38 @@ export async function describePing(ssm: SSMClient, instanceIds: string[]): Promi
   );
   return new Map((result.InstanceInformationList ?? []).map((info) => [info.InstanceId ?? "", info.PingStatus ?? "Unknown"]));
 }
+
+export interface HostPing {
+  instanceId: string;
+  /** Online, ConnectionLost, Inactive; "Unknown" when SSM does not know the instance. */
+  pingStatus: string;
+  agentVersion: string | null;
+  lastPingAt: Date | null;
+  platform: string | null;
+}
+
+/** SSM's view of each host (DescribeInstanceInformation, every page: AWS answers 10 per page by default). */
+export async function describeHosts(ssm: SSMClient, instanceIds: string[]): Promise<HostPing[]> {
+  const found = new Map<string, HostPing>();
+  for (let i = 0; i < instanceIds.length; i += 50) {
+    const chunk = instanceIds.slice(i, i + 50);
+    let nextToken: string | undefined;
+    do {
+      const page = await ssm.send(
+        new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: chunk }], MaxResults: 50, NextToken: nextToken }),
+      );
+      for (const info of page.InstanceInformationList ?? []) {
+        if (!info.InstanceId) continue;
+        found.set(info.InstanceId, {
+          instanceId: info.InstanceId,
+          pingStatus: info.PingStatus ?? "Unknown",
+          agentVersion: info.AgentVersion ?? null,
+          lastPingAt: info.LastPingDateTime ?? null,
+          platform: [info.PlatformName, info.PlatformVersion].filter(Boolean).join(" ") || null,
+        });
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  }
+  return instanceIds.map((id) => found.get(id) ?? { instanceId: id, pingStatus: "Unknown", agentVersion: null, lastPingAt: null, platform: null });
+}

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { listenLoopback, type RunningServer } from "./awsJson";
+import { changesHost, dnsStillPoisoned } from "./host-faults";
 
 export type FaultName = "offline" | "fail-next" | "slow" | "hang" | "dns" | "stale";
 export const FAULT_NAMES: readonly FaultName[] = ["offline", "fail-next", "slow", "hang", "dns", "stale"];
@@ -85,7 +86,7 @@ export class SimulatedHost {
     const injectFailure = this.faults.delete("fail-next");
     if (injectFailure) fs.writeFileSync(failFile, "");
 
-    if (this.faults.has("stale")) return this.acknowledgeWithoutRunning(script, options);
+    if (this.faults.has("stale") && changesHost(script)) return this.acknowledgeWithoutRunning(script, options);
 
     const env: Record<string, string> = {
       PATH: `${this.options.binDir}:${path.dirname(process.execPath)}:${BASE_PATH}`,
@@ -213,7 +214,7 @@ export class SimulatedHost {
     const api = /^\/api\/([a-z0-9_-]+)(\/.*)?$/.exec(url.split("?")[0]!);
     const service = api ? api[1]! : "ui";
     const upstreamPath = api ? (api[2] ?? "/") + (url.includes("?") ? url.slice(url.indexOf("?")) : "") : url;
-    if (api && this.faults.has("dns") && this.dnsCounter++ % 2 === 0) {
+    if (api && dnsStillPoisoned(this) && this.dnsCounter++ % 2 === 0) {
       // Docker's embedded DNS poisoned: nginx cannot resolve the upstream container on every other request.
       return void badGateway(res, `could not resolve acp_${service} (3: Host not found)`);
     }

@@ -1,5 +1,5 @@
 // The Deckhand sandbox: local stand-ins for S3, SSM Run Command, CloudWatch Logs, two EC2 hosts and an ALB.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,6 +8,8 @@ import { buildApp } from "fauxqs";
 import { Alb } from "./alb";
 import { startJsonService, TokenBucket, type RunningServer } from "./awsJson";
 import { startControlServer } from "./control";
+import { startElbService } from "./elb";
+import { dnsStillPoisoned, setDnsPoisoned } from "./host-faults";
 import { FAULT_NAMES, SimulatedHost, type FaultName } from "./hosts";
 import { LogStore } from "./logs";
 import { buildSampleUi, createSampleRepo } from "./sampleRepo";
@@ -30,6 +32,8 @@ export interface SandboxOptions {
   bucket?: string;
   timing?: Partial<SandboxTiming>;
   throttle?: { ratePerSecond: number; burst: number } | null;
+  /** The sample app's admin password (random per start when absent); exposed only as env AEGIS_PROBE_PASSWORD. */
+  probePassword?: string;
 }
 
 export interface SandboxHost {
@@ -43,7 +47,9 @@ export interface Sandbox {
   root: string;
   region: string;
   bucket: string;
-  endpoints: { s3: string; ssm: string; logs: string; alb: string; control: string };
+  endpoints: { s3: string; ssm: string; logs: string; alb: string; elb: string; control: string };
+  /** The ELBv2 target group the sandbox ALB answers DescribeTargetHealth for. */
+  targetGroupArn: string;
   hosts: SandboxHost[];
   repoDir: string;
   configPath: string;
@@ -51,6 +57,8 @@ export interface Sandbox {
   env: Record<string, string>;
   setFault(instanceId: string, fault: FaultName, on: boolean): void;
   faults(): Record<string, FaultName[]>;
+  /** Take a host out of the ALB as a deregistration does (DescribeTargetHealth says draining), or back in. */
+  setDraining(instanceId: string, draining: boolean): void;
   composeLog(instanceId: string): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -115,10 +123,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const created = await fetch(`${s3Url}/${bucket}`, { method: "PUT" });
     if (!created.ok) throw new Error(`could not create bucket ${bucket}: HTTP ${created.status}`);
 
+    // The sample app's login: every host's gateway knows the password's hash and shares a token key.
+    const probePassword = options.probePassword ?? randomBytes(15).toString("base64url");
+    const appSecrets = JSON.stringify({ passwordSha256: createHash("sha256").update(probePassword).digest("hex"), tokenKey: randomBytes(32).toString("hex") });
     for (const name of ["EC2 a", "EC2 b"]) {
       const host = new SimulatedHost({ root, instanceId: newInstanceId(), name, mountPoint, binDir: BIN_DIR, s3Endpoint: s3Url, slowMs: timing.slowMs });
       hosts.push(host);
       await host.startFrontServer();
+      fs.writeFileSync(path.join(host.stateDir, "app.json"), appSecrets, { mode: 0o600 });
+      // What the host's `curl localhost/` reaches (its nginx on port 80).
+      fs.writeFileSync(path.join(host.stateDir, "front-port"), String(host.port));
     }
 
     const logs = new LogStore(region, "000000000000");
@@ -150,6 +164,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     alb = new Alb(hosts, timing.healthIntervalMs);
     await alb.start();
     const albRef = alb;
+    const targetGroupArn = `arn:aws:elasticloadbalancing:${region}:000000000000:targetgroup/deckhand-sandbox/${randomBytes(8).toString("hex")}`;
+    const elbServer = await startElbService({ alb: albRef, targetGroupArn });
+    servers.push(elbServer);
 
     const findHost = (instanceId: string) => {
       const host = hosts.find((h) => h.instanceId === instanceId);
@@ -162,10 +179,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (typeof on !== "boolean") throw new Error(`"on" must be true or false`);
       if (on) host.faults.add(fault as FaultName);
       else host.faults.delete(fault as FaultName);
+      if (fault === "dns") setDnsPoisoned(host.stateDir, on);
     };
-    const faults = () => Object.fromEntries(hosts.map((h) => [h.instanceId, FAULT_NAMES.filter((f) => h.faults.has(f))]));
+    const faults = () =>
+      Object.fromEntries(hosts.map((h) => (dnsStillPoisoned(h), [h.instanceId, FAULT_NAMES.filter((f) => h.faults.has(f))])));
+    const setDraining = (instanceId: string, draining: unknown) => {
+      findHost(instanceId);
+      if (typeof draining !== "boolean") throw new Error(`"draining" must be true or false`);
+      albRef.setDraining(instanceId, draining);
+    };
 
-    const endpoints = { s3: s3Url, ssm: ssmServer.url, logs: logsServer.url, alb: albRef.url, control: "" };
+    const endpoints = { s3: s3Url, ssm: ssmServer.url, logs: logsServer.url, alb: albRef.url, elb: elbServer.url, control: "" };
     const control = await startControlServer({
       state: () => ({
         region,
@@ -176,10 +200,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         alb: { url: albRef.url, targets: albRef.view() },
         hosts: hosts.map((h) => {
           const target = albRef.view().find((t) => t.instanceId === h.instanceId)!;
-          return { instanceId: h.instanceId, name: h.name, port: h.port, faults: faults()[h.instanceId], albHealthy: target.healthy, containers: h.containers() };
+          return { instanceId: h.instanceId, name: h.name, port: h.port, faults: faults()[h.instanceId], albHealthy: target.healthy, albDraining: Boolean(target.draining), containers: h.containers() };
         }),
       }),
       setFault,
+      setDraining,
       setThrottle: (value) => {
         throttle = validThrottle(value);
         bucketLimiter = throttle ? new TokenBucket(throttle.ratePerSecond, throttle.burst) : null;
@@ -189,13 +214,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     endpoints.control = control.url;
 
     const configPath = path.join(root, "deckhand.config.json");
-    fs.writeFileSync(configPath, JSON.stringify(sandboxConfig({ repoDir, region, bucket, hosts, remoteRepoPath, albUrl: albRef.url }), null, 2) + "\n");
+    fs.writeFileSync(configPath, JSON.stringify(sandboxConfig({ repoDir, region, bucket, hosts, remoteRepoPath, albUrl: albRef.url, targetGroupArn }), null, 2) + "\n");
 
     return {
       root,
       region,
       bucket,
       endpoints,
+      targetGroupArn,
       hosts: hosts.map((h) => ({ instanceId: h.instanceId, name: h.name, port: h.port, fsRoot: h.fsRoot })),
       repoDir,
       configPath,
@@ -204,14 +230,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         AWS_ENDPOINT_URL_S3: s3Url,
         AWS_ENDPOINT_URL_SSM: ssmServer.url,
         AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logsServer.url,
+        AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: elbServer.url,
         AWS_REGION: region,
         AWS_ACCESS_KEY_ID: "sandbox",
         AWS_SECRET_ACCESS_KEY: "sandbox",
         DECKHAND_CONFIG: configPath,
         DECKHAND_SANDBOX_CONTROL_URL: control.url,
+        // The sandbox app's probe password, for the config's passwordEnv (never printed: see cli.ts).
+        AEGIS_PROBE_PASSWORD: probePassword,
       },
       setFault: (instanceId, fault, on) => setFault(instanceId, fault, on),
       faults,
+      setDraining,
       composeLog: async (instanceId) => findHost(instanceId).composeLog(),
       stop,
     };
@@ -239,7 +269,7 @@ async function provision(host: SimulatedHost, repoDir: string, remoteRepoPath: s
   if (exitCode !== 0) throw new Error(`provisioning ${host.name} (${host.instanceId}) failed with exit ${exitCode}:\n${output}`);
 }
 
-function sandboxConfig(input: { repoDir: string; region: string; bucket: string; hosts: SimulatedHost[]; remoteRepoPath: string; albUrl: string }) {
+function sandboxConfig(input: { repoDir: string; region: string; bucket: string; hosts: SimulatedHost[]; remoteRepoPath: string; albUrl: string; targetGroupArn: string }) {
   return {
     repo: input.repoDir,
     bundleNamePrefix: "acp_",
@@ -256,6 +286,18 @@ function sandboxConfig(input: { repoDir: string; region: string; bucket: string;
         executionTimeoutSeconds: 600,
         output: { cloudWatchLogGroup: "/deckhand/ssm", s3Bucket: input.bucket, s3Prefix: "ssm-output/" },
         albUrl: input.albUrl,
+        targetGroupArn: input.targetGroupArn,
+        // seeds/000's four smoke probes; the password comes from the environment, by name only.
+        checks: [{ preset: "aegis-smoke", passwordEnv: "AEGIS_PROBE_PASSWORD" }],
+        actions: {
+          "docker-dns-fix": {
+            description: "Recreate gateway and ui to clear Docker DNS poisoning (seeds/000)",
+            command: "docker compose up -d --force-recreate gateway ui",
+            dir: "infra",
+            hosts: "one",
+            offerWhenFailing: ["system health", "audit chain"],
+          },
+        },
       },
     },
     services: {
