@@ -1,7 +1,6 @@
 // Issue 8 against the real sandbox: checks through its ALB, host truth and runbook actions through its SSM,
 // target health through its ELBv2 Query endpoint, the summary to a loopback webhook.
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,6 +10,7 @@ import { makeElbClient } from "../aws/clients";
 import { targetHealth } from "../aws/elb";
 import { uploadBundle } from "../aws/s3";
 import { describeHosts, getInvocation, sendScript } from "../aws/ssm";
+import { readBundleManifest } from "../bundle/catalog";
 import { packBundle } from "../bundle/pack";
 import { loadConfig, type LoadedConfig } from "../config/load";
 import type { EnvironmentConfig } from "../config/schema";
@@ -22,6 +22,7 @@ import { hostTruthScript } from "../remote/host-truth-script";
 import { bumpSampleRepo, buildSampleUi, startSandbox, type Sandbox } from "../sandbox";
 import { FAST_TIMING, sandboxClients, sleep, waitForInvocation } from "../sandbox/testClients";
 import { decideHost, parseHostTruth, type CandidateBundle } from "./host-truth";
+import { readHosts as readHostsViaSsm } from "./read-hosts";
 import { runChecks, type CheckResult } from "./run";
 
 let sandbox: Sandbox;
@@ -82,8 +83,10 @@ async function uploadServices(services: string[], label: string) {
   const key = `deployments/acp_${label}_${Date.now()}.tar.gz`;
   await Promise.all([uploadBundle(clients.s3, { bucket: sandbox.bucket, key, body: packed.stream, metadata: {} }), packed.done]);
   const { sha256 } = await packed.done;
-  const bytes = JSON.stringify(packed.manifest, null, 2) + "\n";
-  const candidate: CandidateBundle = { key, manifest: packed.manifest, manifestSha256: createHash("sha256").update(bytes).digest("hex") };
+  // The candidate as the panel knows it: the manifest read back from the bucket.
+  const read = await readBundleManifest(clients.s3, sandbox.bucket, key, null);
+  const candidate: CandidateBundle = { key, manifest: read.manifest, manifestSha256: read.manifestSha256 ?? undefined };
+  expect(read.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
   return { key, sha256, manifest: packed.manifest, candidate, paths, replace };
 }
 
@@ -209,6 +212,10 @@ describe("issue 8 against the sandbox", () => {
       await albHealthy(B, false);
       const [, b] = await describeHosts(clients.ssm, [A, B]);
       expect(b).toMatchObject({ instanceId: B, pingStatus: "ConnectionLost" });
+      // "Read from hosts" reads the online host and says why the other one could not be read.
+      const read = await readHostsViaSsm(clients.ssm, { instanceIds: [A, B], repoPath: env.repoPath, paths: ALL_PATHS(), pollMs: 100, timeoutMs: 20_000 });
+      expect(read.readings[A]).toMatchObject({ ok: true, repoExists: true, front: { ok: true } });
+      expect(read.readings[B]).toMatchObject({ ok: false, problem: "SSM reports the host ConnectionLost" });
       const health = await targetHealth(elb, sandbox.targetGroupArn);
       expect(health[1]).toMatchObject({ instanceId: B, state: "unhealthy", reason: expect.stringMatching(/^Target\.(FailedHealthChecks|Timeout)$/) });
       expect(health[0]).toMatchObject({ instanceId: A, state: "healthy" });
