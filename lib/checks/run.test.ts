@@ -154,6 +154,25 @@ describe("runChecks against a loopback ALB", () => {
     expect(big!.hosts.find((h) => h.instanceId === B)).toMatchObject({ ok: true, excerpt: "x".repeat(300) });
   });
 
+  it("without host tags (a plain load balancer) needs as many passes in a row as there are hosts", async () => {
+    const plain = http.createServer((_req, res) => res.writeHead(turn++ % 2 === 0 ? 200 : 500).end("{}"));
+    await new Promise<void>((r) => plain.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/x`;
+      const [flaky] = await runChecks(environment([{ name: "flaky", url, ...fast }]));
+      expect(flaky).toMatchObject({ ok: false, failingHosts: [], instanceId: null });
+      expect(flaky!.problem).toBe("HTTP 500, expected 200"); // no host to name
+      turn = 0;
+      const always = http.createServer((_req, res) => res.end("{}"));
+      await new Promise<void>((r) => always.listen(0, "127.0.0.1", r));
+      const [steady] = await runChecks(environment([{ name: "steady", url: `http://127.0.0.1:${(always.address() as AddressInfo).port}/`, ...fast }]));
+      always.close();
+      expect(steady).toMatchObject({ ok: true, attempts: 2 });
+    } finally {
+      plain.close();
+    }
+  });
+
   it("reports a refused connection as a failed request, not a throw", async () => {
     const closed = http.createServer();
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));

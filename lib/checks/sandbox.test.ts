@@ -182,7 +182,7 @@ describe("issue 8 against the sandbox", () => {
     expect(red["audit chain"]).toMatchObject({ ok: false, failingHosts: [A] });
 
     const action = env.actions["docker-dns-fix"]!;
-    const script = actionScript({ name: "docker-dns-fix", repoPath: env.repoPath, dir: action.dir, command: action.command, runAs: "ubuntu" });
+    const script = actionScript({ name: "docker-dns-fix", repoPath: env.repoPath, dir: action.dir, command: action.command, runAs: action.runAs });
     const [ran] = await runOnHosts(script, [A]);
     expect(ran, ran!.StandardErrorContent).toMatchObject({ Status: "Success", ResponseCode: 0 });
     expect((await sandbox.composeLog(A)).at(-1)).toBe("up -d --force-recreate gateway ui");
@@ -192,6 +192,13 @@ describe("issue 8 against the sandbox", () => {
     const green = await checks({ expectedIndexJs: null });
     for (const r of Object.values(green)) expect(r, `${r.name}: ${r.problem}`).toMatchObject({ ok: true, failingHosts: [] });
   }, 60_000);
+
+  it("an action with runAs runs in a login shell of that user, in the action's directory (seeds/004's sudo -i -u ubuntu)", async () => {
+    const script = actionScript({ name: "where", repoPath: env.repoPath, dir: "infra", command: 'echo "cwd=$PWD login=$(shopt -q login_shell && echo yes) home=$HOME"; docker compose ps >/dev/null', runAs: "ubuntu" });
+    const [ran] = await runOnHosts(script, [B]);
+    expect(ran, ran!.StandardErrorContent).toMatchObject({ Status: "Success" });
+    expect(ran!.StandardOutputContent).toMatch(new RegExp(`cwd=${env.repoPath}/infra login=yes home=\\S+/home/ubuntu`));
+  });
 
   it("offline on EC2 b: SSM ping says ConnectionLost, DescribeTargetHealth says unhealthy (via the standard endpoint env var)", async () => {
     const before = await describeHosts(clients.ssm, [A, B]);
