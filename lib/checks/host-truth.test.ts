@@ -98,6 +98,17 @@ describe("host truth from a real run of the script", () => {
     expect(edited.services.map(describeVerdict)).toEqual(["ui: not from any known bundle", "audit: not from any known bundle"]);
   });
 
+  it("matches a UI bundle made by hand from inside ui/dist (seeds/000's tar -C dist .) through its root", async () => {
+    const inside = Object.fromEntries(Object.entries(ui("cccc3333")).filter(([f]) => f.startsWith("ui/dist/")).map(([f, c]) => [f.slice("ui/dist/".length), c]));
+    const byHand = await bundle("deployments/acp_ui_1779860735.tar.gz", inside, ["index.html", "assets"], []);
+    const host = path.join(tmp, "hand");
+    write(host, ui("cccc3333"));
+    const reading = await readHost(host);
+    const uiDistOnly = [{ name: "ui", paths: ["ui/dist"] }];
+    expect(decideHost(reading, uiDistOnly, [byHand]).services).toEqual([{ service: "ui", state: "unknown", expectedKey: null }]);
+    expect(decideHost(reading, uiDistOnly, [{ ...byHand, root: "ui/dist" }]).services).toEqual([{ service: "ui", state: "matches", bundleKey: byHand.key }]);
+  });
+
   it("falls back to the exact digest when the listing is truncated", async () => {
     const uiV1 = await bundle("deployments/acp_ui_1.tar.gz", ui("aaaa1111"), ["ui/dist", "ui/nginx.conf"], ["ui/dist"]);
     const host = path.join(tmp, "c");

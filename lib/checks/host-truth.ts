@@ -86,6 +86,11 @@ export interface CandidateBundle {
   manifest: { paths: string[]; replace: string[]; files: CandidateFile[] };
   /** sha256 of the manifest's bytes, when known: the host's last extracted manifest is compared with it. */
   manifestSha256?: string;
+  /**
+   * Where the bundle's file paths start in the repo, for bundles made by hand from inside a directory
+   * (seeds/000's `tar czf … -C dist .` holds `index.html`, extracted into `ui/dist`): "ui/dist".
+   */
+  root?: string;
 }
 
 /** The digest the script computes for one path, from a manifest: sha256 over sorted "sha256  path" lines. */
@@ -99,7 +104,8 @@ export function pathDigest(files: CandidateFile[]): string {
 }
 
 function filesUnder(bundle: CandidateBundle, path: string): CandidateFile[] {
-  return bundle.manifest.files.filter((f) => !f.linkTarget && (f.path === path || f.path.startsWith(`${path}/`)));
+  const files = bundle.root ? bundle.manifest.files.map((f) => ({ ...f, path: `${bundle.root}/${f.path}` })) : bundle.manifest.files;
+  return files.filter((f) => !f.linkTarget && (f.path === path || f.path.startsWith(`${path}/`)));
 }
 
 /** Whether the host's files under `path` are the bundle's. Replaced dirs and files must be exact; other dirs may hold more. */
@@ -111,7 +117,8 @@ function pathMatches(reading: PathReading | undefined, bundle: CandidateBundle, 
   if (reading.truncated || reading.odd > 0) return false; // only the exact digest can tell
   const onHost = new Map(reading.files.map(([f, h]) => [f, h]));
   if (!files.every((f) => onHost.get(f.path) === f.sha256.slice(0, 16))) return false;
-  const exact = bundle.manifest.replace.some((r) => path === r || path.startsWith(`${r}/`)) || (files.length === 1 && files[0]!.path === path);
+  const replaced = bundle.root ? [bundle.root] : bundle.manifest.replace; // a bundle made from inside a dir replaces it whole
+  const exact = replaced.some((r) => path === r || path.startsWith(`${r}/`)) || (files.length === 1 && files[0]!.path === path);
   return !exact;
 }
 
