@@ -99,6 +99,28 @@ async function readHosts() {
   return { [A]: parseHostTruth(a!.StandardOutputContent ?? "", ALL_PATHS()), [B]: parseHostTruth(b!.StandardOutputContent ?? "", ALL_PATHS()) };
 }
 
+describe("reading a fresh sandbox's hosts", () => {
+  it("names the bundle made by hand that the hosts run, for every service (never a bare unknown)", async () => {
+    const fresh = await startSandbox({ timing: FAST_TIMING, seedBundle: true });
+    try {
+      const freshClients = sandboxClients(fresh);
+      const freshConfig = await loadConfig(fresh.configPath);
+      const services = Object.entries(freshConfig.services).map(([name, svc]) => ({ name, paths: svc.paths }));
+      const ids = fresh.hosts.map((h) => h.instanceId);
+      const read = await readHostsViaSsm(freshClients.ssm, { instanceIds: ids, repoPath: fresh.remoteRepoPath, paths: services.flatMap((x) => x.paths), pollMs: 100 });
+      const seeded = await readBundleManifest(freshClients.s3, fresh.bucket, fresh.seededBundleKey!, null);
+      expect(seeded.embedded).toBe(false); // made with tar czf, no Deckhand manifest
+      for (const id of ids) {
+        const verdict = decideHost(read.readings[id]!, services, [{ key: fresh.seededBundleKey!, manifest: seeded.manifest }]);
+        expect(verdict.services).toEqual(services.map((x) => ({ service: x.name, state: "matches", bundleKey: fresh.seededBundleKey })));
+        expect(verdict.lastManifestKey).toBeNull();
+      }
+    } finally {
+      await fresh.stop();
+    }
+  }, 60_000);
+});
+
 describe("issue 8 against the sandbox", () => {
   let v1: Awaited<ReturnType<typeof uploadServices>>;
 

@@ -9,6 +9,7 @@ import { Alb } from "./alb";
 import { startJsonService, TokenBucket, type RunningServer } from "./awsJson";
 import { startControlServer } from "./control";
 import { startElbService } from "./elb";
+import { seedProvisionedBundle } from "./seed-bundle";
 import { dnsStillPoisoned, setDnsPoisoned } from "./host-faults";
 import { FAULT_NAMES, SimulatedHost, type FaultName } from "./hosts";
 import { LogStore } from "./logs";
@@ -34,6 +35,8 @@ export interface SandboxOptions {
   throttle?: { ratePerSecond: number; burst: number } | null;
   /** The sample app's admin password (random per start when absent); exposed only as env AEGIS_PROBE_PASSWORD. */
   probePassword?: string;
+  /** Put the bundle the hosts start with in the bucket, made by hand as the runbooks do (default off). */
+  seedBundle?: boolean;
 }
 
 export interface SandboxHost {
@@ -50,6 +53,8 @@ export interface Sandbox {
   endpoints: { s3: string; ssm: string; logs: string; alb: string; elb: string; control: string };
   /** The ELBv2 target group the sandbox ALB answers DescribeTargetHealth for. */
   targetGroupArn: string;
+  /** The hand-made bundle the hosts were provisioned from, when `seedBundle` was asked for. */
+  seededBundleKey: string | null;
   hosts: SandboxHost[];
   repoDir: string;
   configPath: string;
@@ -160,6 +165,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     servers.push(logsServer);
 
     await Promise.all(hosts.map((host) => provision(host, repoDir, remoteRepoPath, root)));
+    const seededBundleKey = options.seedBundle
+      ? await seedProvisionedBundle({ s3Url, bucket, repoDir, paths: ["ui/dist", "ui/nginx.conf", "services/audit", "services/gateway"] })
+      : null;
 
     alb = new Alb(hosts, timing.healthIntervalMs);
     await alb.start();
@@ -222,6 +230,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       bucket,
       endpoints,
       targetGroupArn,
+      seededBundleKey,
       hosts: hosts.map((h) => ({ instanceId: h.instanceId, name: h.name, port: h.port, fsRoot: h.fsRoot })),
       repoDir,
       configPath,
