@@ -181,6 +181,12 @@ describe("issue 8 against the sandbox", () => {
       expect(b.services[0]).toEqual({ service: "ui", state: "stale", bundleKey: v1.key, expectedKey: v2.key });
       expect(b.front).toEqual({ indexJs: served[B], expected: hash.expectedIndexJs, ok: false });
 
+      // A read-only script does not use up an injected failure, which stays for the next deploy.
+      sandbox.setFault(B, "fail-next", true);
+      await readHosts();
+      expect(sandbox.faults()[B]).toContain("fail-next");
+      sandbox.setFault(B, "fail-next", false);
+
       // The runbook's answer: re-run the deploy on the failing host; then the check is green.
       sandbox.setFault(B, "stale", false);
       const [again] = await runOnHosts(script, [B]);

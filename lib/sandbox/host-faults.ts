@@ -23,8 +23,8 @@ export function dnsStillPoisoned(host: { faults: Set<string>; stateDir: string }
 }
 
 /**
- * The `stale` fault acknowledges scripts that would change the host (deploys, actions) without running
- * them; a read-only script (the host-truth read) still runs, as it would on a host that missed a deploy.
+ * `stale` and `fail-next` act on scripts that change the host (deploys, actions): a read-only script (the
+ * host-truth read) still runs and does not use up an injected failure.
  */
 export function changesHost(script: string): boolean {
   return /\b(docker compose (build|up|restart|stop|down)|tar x|rm -rf)\b/.test(script);

@@ -83,7 +83,7 @@ export class SimulatedHost {
     const scriptPath = path.join(options.workDir, "_script.sh");
     fs.writeFileSync(scriptPath, script, { mode: 0o755 });
     const failFile = path.join(options.workDir, "inject-failure");
-    const injectFailure = this.faults.delete("fail-next");
+    const injectFailure = changesHost(script) && this.faults.delete("fail-next");
     if (injectFailure) fs.writeFileSync(failFile, "");
 
     if (this.faults.has("stale") && changesHost(script)) return this.acknowledgeWithoutRunning(script, options);
