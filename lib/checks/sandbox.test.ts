@@ -23,6 +23,7 @@ import { bumpSampleRepo, buildSampleUi, startSandbox, type Sandbox } from "../sa
 import { FAST_TIMING, sandboxClients, sleep, waitForInvocation } from "../sandbox/testClients";
 import { decideHost, parseHostTruth, type CandidateBundle } from "./host-truth";
 import { readHosts as readHostsViaSsm } from "./read-hosts";
+import { verifyDeploy } from "./verify";
 import { runChecks, type CheckResult } from "./run";
 
 let sandbox: Sandbox;
@@ -180,6 +181,16 @@ describe("issue 8 against the sandbox", () => {
       expect(a.lastManifestKey).toBe(v2.key);
       expect(b.services[0]).toEqual({ service: "ui", state: "stale", bundleKey: v1.key, expectedKey: v2.key });
       expect(b.front).toEqual({ indexJs: served[B], expected: hash.expectedIndexJs, ok: false });
+
+      // The engine's verify phase in one call says the same.
+      const elb = new ElasticLoadBalancingV2Client({ region: sandbox.region, endpoint: sandbox.endpoints.elb, credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+      const verified = await verifyDeploy({ environment: env, services: config.services, ssm: clients.ssm, elb, deployed: { bundle: v2.candidate, services: ["ui"] }, candidates, env: sandbox.env });
+      everyOutput.push(JSON.stringify(verified));
+      expect(verified.ok).toBe(false);
+      expect(verified.wrongHosts).toEqual([{ instanceId: B, name: "EC2 b", services: ["ui"] }]);
+      expect(verified.checks.find((c) => c.name === "bundle hash")!.failingHosts).toEqual([B]);
+      expect(verified.hosts.find((h) => h.instanceId === B)!.summary[0]).toBe(`ui: still ${v1.key}, not ${v2.key}`);
+      expect(verified.targets?.map((t) => t.state)).toEqual(["healthy", "healthy"]);
 
       // A read-only script does not use up an injected failure, which stays for the next deploy.
       sandbox.setFault(B, "fail-next", true);
