@@ -62,24 +62,42 @@ export async function cancelCommand(ssm: SSMClient, commandId: string, instanceI
 }
 
 export interface HostPing {
-  ping: string;
-  agentVersion?: string;
-  lastPing?: Date;
+  instanceId: string;
+  /** Online, ConnectionLost, Inactive; "Unknown" when SSM does not know the instance. */
+  pingStatus: string;
+  agentVersion: string | null;
+  lastPingAt: Date | null;
+  platform: string | null;
 }
 
-/**
- * PingStatus (Online, ConnectionLost, Inactive), agent version and last ping per instance id, paging
- * (SSM answers 10 per page unless asked for more); hosts SSM does not know are absent.
- */
-export async function describePing(ssm: SSMClient, instanceIds: string[]): Promise<Map<string, HostPing>> {
+/** SSM's view of each host (DescribeInstanceInformation, every page: AWS answers 10 per page by default). */
+export async function describeHosts(ssm: SSMClient, instanceIds: string[]): Promise<HostPing[]> {
   const found = new Map<string, HostPing>();
-  let nextToken: string | undefined;
-  do {
-    const page = await ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: instanceIds }], MaxResults: 50, NextToken: nextToken }));
-    for (const info of page.InstanceInformationList ?? []) {
-      if (info.InstanceId) found.set(info.InstanceId, { ping: info.PingStatus ?? "Unknown", agentVersion: info.AgentVersion, lastPing: info.LastPingDateTime });
-    }
-    nextToken = page.NextToken;
-  } while (nextToken);
-  return found;
+  for (let i = 0; i < instanceIds.length; i += 50) {
+    const chunk = instanceIds.slice(i, i + 50);
+    let nextToken: string | undefined;
+    do {
+      const page = await ssm.send(
+        new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: chunk }], MaxResults: 50, NextToken: nextToken }),
+      );
+      for (const info of page.InstanceInformationList ?? []) {
+        if (!info.InstanceId) continue;
+        found.set(info.InstanceId, {
+          instanceId: info.InstanceId,
+          pingStatus: info.PingStatus ?? "Unknown",
+          agentVersion: info.AgentVersion ?? null,
+          lastPingAt: info.LastPingDateTime ?? null,
+          platform: [info.PlatformName, info.PlatformVersion].filter(Boolean).join(" ") || null,
+        });
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  }
+  return instanceIds.map((id) => found.get(id) ?? { instanceId: id, pingStatus: "Unknown", agentVersion: null, lastPingAt: null, platform: null });
+}
+
+/** The hosts SSM knows, by instance id (an id absent from the map is not registered with SSM). */
+export async function describePing(ssm: SSMClient, instanceIds: string[]): Promise<Map<string, HostPing>> {
+  const hosts = await describeHosts(ssm, instanceIds);
+  return new Map(hosts.filter((h) => h.agentVersion !== null || h.pingStatus !== "Unknown").map((h) => [h.instanceId, h]));
 }

@@ -67,6 +67,8 @@ export interface ReadManifestResult {
   embedded: boolean;
   /** sha256 of the whole object, known only when the whole object was read. */
   sha256: string | null;
+  /** sha256 of the embedded manifest's bytes: what a host that extracted this bundle last has in .deckhand/manifest.json. */
+  manifestSha256?: string | null;
 }
 
 /**
@@ -82,6 +84,7 @@ export async function readBundleManifest(s3: S3Client, bucket: string, key: stri
   const extract = tarStream.extract();
   const files: BundleManifest["files"] = [];
   let embedded: BundleManifest | null = null;
+  let manifestSha256: string | null = null;
   let first = true;
 
   const done = new Promise<void>((resolve, reject) => {
@@ -94,7 +97,9 @@ export async function readBundleManifest(s3: S3Client, bucket: string, key: stri
         stream.on("data", (c: unknown) => void chunks.push(c as Buffer));
         stream.on("end", () => {
           try {
-            embedded = parseManifest(Buffer.concat(chunks).toString("utf8"));
+            const bytes = Buffer.concat(chunks);
+            embedded = parseManifest(bytes.toString("utf8"));
+            manifestSha256 = createHash("sha256").update(bytes).digest("hex");
             resolve(); // everything else is in the manifest: stop reading here
           } catch (error) {
             reject(error);
@@ -125,7 +130,7 @@ export async function readBundleManifest(s3: S3Client, bucket: string, key: stri
   } finally {
     body.destroy();
   }
-  if (embedded) return { manifest: embedded, embedded: true, sha256: null };
+  if (embedded) return { manifest: embedded, embedded: true, sha256: null, manifestSha256 };
   const paths = [...new Set(files.map((f) => f.path.split("/").slice(0, 2).join("/")))].sort();
   return {
     embedded: false,

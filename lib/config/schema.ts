@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { actionsSchema, checksSchema, targetGroupArn } from "./checks-schema";
 
 // Strict patterns: these values end up inside a generated bash script (lib/remote quotes them as well).
 const instanceId = z.string().regex(/^(i|mi)-[0-9a-f]{8,17}$/, "must look like an EC2 instance id (i- followed by 8 or 17 hex digits)");
@@ -47,6 +48,14 @@ export const environmentSchema = z.object({
     })
     .default({}),
   albUrl: z.url().optional(),
+  /** Where probe paths are resolved (the site's public URL); defaults to albUrl. */
+  baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** ELBv2 target group of the hosts, for target health per host. */
+  targetGroupArn: targetGroupArn.optional(),
+  /** Smoke checks run after every deploy and on demand (probes or presets). */
+  checks: checksSchema,
+  /** Named runbook commands, run on one host or all through SSM. */
+  actions: actionsSchema,
 });
 
 export const serviceSchema = z.object({
@@ -67,6 +76,19 @@ export const configSchema = z
     services: z.record(serviceName, serviceSchema).refine((s) => Object.keys(s).length > 0, "needs at least one service"),
   })
   .superRefine((config, ctx) => {
+    for (const [envName, env] of Object.entries(config.environments)) {
+      const relative = env.checks.findIndex((probe) => probe.path !== undefined);
+      if (relative >= 0 && !env.baseUrl && !env.albUrl) {
+        ctx.addIssue({ code: "custom", path: ["environments", envName, "baseUrl"], message: `check "${env.checks[relative]!.name}" uses a path, so baseUrl (or albUrl) is needed` });
+      }
+      for (const [actionName, action] of Object.entries(env.actions)) {
+        action.offerWhenFailing.forEach((check, i) => {
+          if (!env.checks.some((probe) => probe.name === check)) {
+            ctx.addIssue({ code: "custom", path: ["environments", envName, "actions", actionName, "offerWhenFailing", i], message: `no check is named "${check}"` });
+          }
+        });
+      }
+    }
     for (const [name, service] of Object.entries(config.services)) {
       service.replace.forEach((replaced, i) => {
         if (!service.paths.some((p) => replaced === p || replaced.startsWith(p + "/"))) {
@@ -80,3 +102,4 @@ export type DeckhandConfig = z.infer<typeof configSchema>;
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 export type HostConfig = z.infer<typeof hostSchema>;
+export type { ActionConfig, Expectation, ProbeConfig } from "./checks-schema";

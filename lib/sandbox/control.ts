@@ -5,6 +5,7 @@ import { listenLoopback, type RunningServer } from "./awsJson";
 export interface ControlHandlers {
   state(): unknown;
   setFault(instanceId: string, fault: unknown, on: unknown): void;
+  setDraining(instanceId: string, draining: unknown): void;
   setThrottle(throttle: unknown): void;
 }
 
@@ -28,11 +29,16 @@ export function startControlServer(handlers: ControlHandlers): Promise<RunningSe
           handlers.setFault(decodeURIComponent(fault[1]!), body.fault, body.on);
           return json(res, 200, handlers.state());
         }
+        const target = /^\/alb\/([^/]+)$/.exec(url.pathname);
+        if (req.method === "PUT" && target) {
+          handlers.setDraining(decodeURIComponent(target[1]!), body.draining);
+          return json(res, 200, handlers.state());
+        }
         if (req.method === "PUT" && url.pathname === "/throttle") {
           handlers.setThrottle(body.throttle);
           return json(res, 200, handlers.state());
         }
-        json(res, 404, { error: `No route ${req.method} ${url.pathname}. Routes: GET /state, PUT /faults/<instanceId> {fault, on}, PUT /throttle {throttle}` });
+        json(res, 404, { error: `No route ${req.method} ${url.pathname}. Routes: GET /state, PUT /faults/<instanceId> {fault, on}, PUT /alb/<instanceId> {draining}, PUT /throttle {throttle}` });
       } catch (error) {
         json(res, 400, { error: (error as Error).message });
       }

@@ -6,6 +6,7 @@ import http from "node:http";
 import path from "node:path";
 import { listenLoopback, type RunningServer } from "./awsJson";
 import type { FaultName } from "./faults";
+import { changesHost, dnsStillPoisoned } from "./host-faults";
 
 export { FAULT_NAMES, type FaultName } from "./faults";
 
@@ -110,10 +111,10 @@ export class SimulatedHost {
     fs.writeFileSync(scriptPath, script, { mode: 0o700 });
     fs.chmodSync(scriptPath, 0o700);
     const failFile = path.join(options.workDir, "inject-failure");
-    const injectFailure = this.faults.delete("fail-next");
+    const injectFailure = changesHost(script) && this.faults.delete("fail-next");
     if (injectFailure) fs.writeFileSync(failFile, "");
 
-    if (this.faults.has("stale")) return this.acknowledgeWithoutRunning(script, options);
+    if (this.faults.has("stale") && changesHost(script)) return this.acknowledgeWithoutRunning(script, options);
 
     // No HOME, no USER, no login shell: only what the agent's systemd unit gives it.
     const env: Record<string, string> = {
@@ -241,7 +242,7 @@ export class SimulatedHost {
     const api = /^\/api\/([a-z0-9_-]+)(\/.*)?$/.exec(url.split("?")[0]!);
     const service = api ? api[1]! : "ui";
     const upstreamPath = api ? (api[2] ?? "/") + (url.includes("?") ? url.slice(url.indexOf("?")) : "") : url;
-    if (api && this.faults.has("dns") && this.dnsCounter++ % 2 === 0) {
+    if (api && dnsStillPoisoned(this) && this.dnsCounter++ % 2 === 0) {
       // Docker's embedded DNS poisoned: nginx cannot resolve the upstream container on every other request.
       return void badGateway(res, `could not resolve acp_${service} (3: Host not found)`);
     }

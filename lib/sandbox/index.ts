@@ -1,5 +1,5 @@
 // The Deckhand sandbox: local stand-ins for S3, SSM Run Command, CloudWatch Logs, two EC2 hosts and an ALB.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -10,6 +10,9 @@ import { startJsonService, TokenBucket, type RunningServer } from "./awsJson";
 import { startControlServer } from "./control";
 import { FAULT_NAMES, isFaultName, SANDBOX_FAULTS, type FaultName } from "./faults";
 import { SimulatedHost } from "./hosts";
+import { startElbService } from "./elb";
+import { seedProvisionedBundle } from "./seed-bundle";
+import { dnsStillPoisoned, setDnsPoisoned } from "./host-faults";
 import { LogStore } from "./logs";
 import { startConditionalS3 } from "./s3Conditional";
 import { startSts } from "./sts";
@@ -41,6 +44,10 @@ export interface SandboxOptions {
   clockSkewMs?: Record<string, number>;
   /** Other managed instances the account lists before the fleet (Inactive). Default 10: the fleet is on page 2. */
   otherInstances?: number;
+  /** The sample app's admin password (random per start when absent); exposed only as env AEGIS_PROBE_PASSWORD. */
+  probePassword?: string;
+  /** Put the bundle the hosts start with in the bucket, made by hand as the runbooks do (default off). */
+  seedBundle?: boolean;
 }
 
 export interface SandboxHost {
@@ -54,7 +61,11 @@ export interface Sandbox {
   root: string;
   region: string;
   bucket: string;
-  endpoints: { s3: string; ssm: string; logs: string; sts: string; alb: string; control: string };
+  endpoints: { s3: string; ssm: string; logs: string; sts: string; alb: string; elb: string; control: string };
+  /** The ELBv2 target group the sandbox ALB answers DescribeTargetHealth for. */
+  targetGroupArn: string;
+  /** The hand-made bundle the hosts were provisioned from, when `seedBundle` was asked for. */
+  seededBundleKey: string | null;
   hosts: SandboxHost[];
   repoDir: string;
   configPath: string;
@@ -62,6 +73,8 @@ export interface Sandbox {
   env: Record<string, string>;
   setFault(instanceId: string, fault: FaultName, on: boolean): void;
   faults(): Record<string, FaultName[]>;
+  /** Take a host out of the ALB as a deregistration does (DescribeTargetHealth says draining), or back in. */
+  setDraining(instanceId: string, draining: boolean): void;
   composeLog(instanceId: string): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -143,10 +156,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const created = await fetch(`${s3Url}/${bucket}`, { method: "PUT" });
     if (!created.ok) throw new Error(`could not create bucket ${bucket}: HTTP ${created.status}`);
 
+    // The sample app's login: every host's gateway knows the password's hash and shares a token key.
+    const probePassword = options.probePassword ?? randomBytes(15).toString("base64url");
+    const appSecrets = JSON.stringify({ passwordSha256: createHash("sha256").update(probePassword).digest("hex"), tokenKey: randomBytes(32).toString("hex") });
     for (const name of ["EC2 a", "EC2 b"]) {
       const host = new SimulatedHost({ root, instanceId: newInstanceId(), name, mountPoint, binDir: BIN_DIR, s3Endpoint: s3Url, slowMs: timing.slowMs, clockSkewMs: clockSkewMs[name] ?? 0 });
       hosts.push(host);
       await host.startFrontServer();
+      fs.writeFileSync(path.join(host.stateDir, "app.json"), appSecrets, { mode: 0o600 });
+      // What the host's `curl localhost/` reaches (its nginx on port 80).
+      fs.writeFileSync(path.join(host.stateDir, "front-port"), String(host.port));
     }
 
     // `logs-denied` is the laptop's policy: switched on any host, every Logs call is denied.
@@ -179,10 +198,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     servers.push(stsServer);
 
     await Promise.all(hosts.map((host) => provision(host, repoDir, remoteRepoPath, root)));
+    const seededBundleKey = options.seedBundle
+      ? await seedProvisionedBundle({ s3Url, bucket, repoDir, paths: ["ui/dist", "ui/nginx.conf", "services/audit", "services/gateway"] })
+      : null;
 
     alb = new Alb(hosts, timing.healthIntervalMs);
     await alb.start();
     const albRef = alb;
+    const targetGroupArn = `arn:aws:elasticloadbalancing:${region}:000000000000:targetgroup/deckhand-sandbox/${randomBytes(8).toString("hex")}`;
+    const elbServer = await startElbService({ alb: albRef, targetGroupArn });
+    servers.push(elbServer);
 
     const findHost = (instanceId: string) => {
       const host = hosts.find((h) => h.instanceId === instanceId);
@@ -195,10 +220,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (typeof on !== "boolean") throw new Error(`"on" must be true or false`);
       if (on) host.faults.add(fault);
       else host.faults.delete(fault);
+      if (fault === "dns") setDnsPoisoned(host.stateDir, on);
     };
-    const faults = () => Object.fromEntries(hosts.map((h) => [h.instanceId, FAULT_NAMES.filter((f) => h.faults.has(f))]));
+    const faults = () =>
+      Object.fromEntries(hosts.map((h) => (dnsStillPoisoned(h), [h.instanceId, FAULT_NAMES.filter((f) => h.faults.has(f))])));
+    const setDraining = (instanceId: string, draining: unknown) => {
+      findHost(instanceId);
+      if (typeof draining !== "boolean") throw new Error(`"draining" must be true or false`);
+      albRef.setDraining(instanceId, draining);
+    };
 
-    const endpoints = { s3: s3Url, ssm: ssmServer.url, logs: logsServer.url, sts: stsServer.url, alb: albRef.url, control: "" };
+    const endpoints = { s3: s3Url, ssm: ssmServer.url, logs: logsServer.url, sts: stsServer.url, alb: albRef.url, elb: elbServer.url, control: "" };
     const control = await startControlServer({
       state: () => ({
         region,
@@ -211,10 +243,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         alb: { url: albRef.url, targets: albRef.view() },
         hosts: hosts.map((h) => {
           const target = albRef.view().find((t) => t.instanceId === h.instanceId)!;
-          return { instanceId: h.instanceId, name: h.name, port: h.port, clockSkewMs: h.clockSkewMs, faults: faults()[h.instanceId], albHealthy: target.healthy, containers: h.containers() };
+          return { instanceId: h.instanceId, name: h.name, port: h.port, clockSkewMs: h.clockSkewMs, faults: faults()[h.instanceId], albHealthy: target.healthy, albDraining: Boolean(target.draining), containers: h.containers() };
         }),
       }),
       setFault,
+      setDraining,
       setThrottle: (value) => {
         throttle = validThrottle(value);
         bucketLimiter = throttle ? new TokenBucket(throttle.ratePerSecond, throttle.burst) : null;
@@ -224,13 +257,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     endpoints.control = control.url;
 
     const configPath = path.join(root, "deckhand.config.json");
-    fs.writeFileSync(configPath, JSON.stringify(sandboxConfig({ repoDir, region, bucket, hosts, remoteRepoPath, albUrl: albRef.url }), null, 2) + "\n");
+    fs.writeFileSync(configPath, JSON.stringify(sandboxConfig({ repoDir, region, bucket, hosts, remoteRepoPath, albUrl: albRef.url, targetGroupArn }), null, 2) + "\n");
 
     return {
       root,
       region,
       bucket,
       endpoints,
+      targetGroupArn,
+      seededBundleKey,
       hosts: hosts.map((h) => ({ instanceId: h.instanceId, name: h.name, port: h.port, fsRoot: h.fsRoot })),
       repoDir,
       configPath,
@@ -240,14 +275,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         AWS_ENDPOINT_URL_SSM: ssmServer.url,
         AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logsServer.url,
         AWS_ENDPOINT_URL_STS: stsServer.url,
+        AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: elbServer.url,
         AWS_REGION: region,
         AWS_ACCESS_KEY_ID: "sandbox",
         AWS_SECRET_ACCESS_KEY: "sandbox",
         DECKHAND_CONFIG: configPath,
         DECKHAND_SANDBOX_CONTROL_URL: control.url,
+        // The sandbox app's probe password, for the config's passwordEnv (never printed: see cli.ts).
+        AEGIS_PROBE_PASSWORD: probePassword,
       },
       setFault: (instanceId, fault, on) => setFault(instanceId, fault, on),
       faults,
+      setDraining,
       composeLog: async (instanceId) => findHost(instanceId).composeLog(),
       stop,
     };
@@ -275,7 +314,7 @@ async function provision(host: SimulatedHost, repoDir: string, remoteRepoPath: s
   if (exitCode !== 0) throw new Error(`provisioning ${host.name} (${host.instanceId}) failed with exit ${exitCode}:\n${output}`);
 }
 
-function sandboxConfig(input: { repoDir: string; region: string; bucket: string; hosts: SimulatedHost[]; remoteRepoPath: string; albUrl: string }) {
+function sandboxConfig(input: { repoDir: string; region: string; bucket: string; hosts: SimulatedHost[]; remoteRepoPath: string; albUrl: string; targetGroupArn: string }) {
   return {
     repo: input.repoDir,
     bundleNamePrefix: "acp_",
@@ -292,6 +331,18 @@ function sandboxConfig(input: { repoDir: string; region: string; bucket: string;
         executionTimeoutSeconds: 600,
         output: { cloudWatchLogGroup: "/deckhand/ssm", s3Bucket: input.bucket, s3Prefix: "ssm-output/" },
         albUrl: input.albUrl,
+        targetGroupArn: input.targetGroupArn,
+        // seeds/000's four smoke probes; the password comes from the environment, by name only.
+        checks: [{ preset: "aegis-smoke", passwordEnv: "AEGIS_PROBE_PASSWORD" }],
+        actions: {
+          "docker-dns-fix": {
+            description: "Recreate gateway and ui to clear Docker DNS poisoning (seeds/000)",
+            command: "docker compose up -d --force-recreate gateway ui",
+            dir: "infra",
+            hosts: "one",
+            offerWhenFailing: ["system health", "audit chain"],
+          },
+        },
       },
     },
     services: {

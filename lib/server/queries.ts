@@ -37,7 +37,7 @@ export async function loadOverview(): Promise<OverviewView> {
         live,
         hosts: env.hosts.map((h) => {
           const run = last.get(h.instanceId);
-          return { instanceId: h.instanceId, name: h.name, ping: ping.map.get(h.instanceId)?.ping ?? (ping.error ? null : "Not registered"), last: run ? { ...run, at: run.at.toISOString() } : null };
+          return { instanceId: h.instanceId, name: h.name, ping: ping.map.get(h.instanceId)?.pingStatus ?? (ping.error ? null : "Not registered"), last: run ? { ...run, at: run.at.toISOString() } : null };
         }),
       };
     }),

@@ -18,17 +18,14 @@ const TERMINAL = new Set(["Success", "Failed", "TimedOut", "Cancelled"]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const firstLine = (text: string | undefined) => (text ?? "").slice(0, 2000).split("\n").find((l) => l.trim())?.slice(0, 300) ?? "";
 
-/** PingStatus of each wanted instance (paged): one implementation, in lib/aws/ssm.ts. */
-export const pingStatuses = describePing;
-
 export async function checkHosts(ssm: SSMClient, environment: EnvironmentConfig, options: HostCheckOptions = {}): Promise<CheckLine[]> {
   const timeoutMs = options.timeoutMs ?? 90_000;
   const pollMs = options.pollMs ?? 1000;
   const lineName = (host: { name: string; instanceId: string }) => `Host ${host.name} (${host.instanceId})`;
 
-  let pings: Map<string, { ping: string; lastPing?: Date }>;
+  let pings: Awaited<ReturnType<typeof describePing>>;
   try {
-    pings = await pingStatuses(ssm, environment.hosts.map((h) => h.instanceId));
+    pings = await describePing(ssm, environment.hosts.map((h) => h.instanceId));
   } catch (error) {
     const fix = isDenied(error) ? "Allow ssm:DescribeInstanceInformation for the laptop (README › Hosts and IAM)." : "Fix the error above, then run the check again.";
     return environment.hosts.map((h) => fail(lineName(h), `could not ask SSM about the host: ${describeAwsError(error)}`, fix));
@@ -41,13 +38,13 @@ export async function checkHosts(ssm: SSMClient, environment: EnvironmentConfig,
       lines.set(host.instanceId, fail(lineName(host), `${host.name}: SSM does not know this instance in ${environment.region}`, "Check the instance id and region in deckhand.config.json; the instance needs the SSM agent running and an instance role with AmazonSSMManagedInstanceCore."));
       return false;
     }
-    if (info.ping !== "Online") {
-      const since = info.lastPing ? `, last seen ${info.lastPing.toISOString()}` : "";
+    if (info.pingStatus !== "Online") {
+      const since = info.lastPingAt ? `, last seen ${info.lastPingAt.toISOString()}` : "";
       lines.set(
         host.instanceId,
         fail(
           lineName(host),
-          `${host.name}: the SSM agent is not connected (${info.ping}${since})`,
+          `${host.name}: the SSM agent is not connected (${info.pingStatus}${since})`,
           "Start the instance, or restart its agent (sudo snap restart amazon-ssm-agent.amazon-ssm-agent) and check it can reach the ssm, ssmmessages and ec2messages endpoints over HTTPS. A deploy sent now would wait Pending until it times out.",
         ),
       );

@@ -12,9 +12,9 @@ import { moveJob, type Job, type Phase } from "../job";
  */
 async function onlineHosts(ctx: DeployContext, job: Job): Promise<void> {
   const ping = await describePing(ctx.aws(job.environment.region).ssm, job.hosts.map((h) => h.instanceId));
-  const offline = job.hosts.filter((h) => ping.get(h.instanceId)?.ping !== "Online");
+  const offline = job.hosts.filter((h) => ping.get(h.instanceId)?.pingStatus !== "Online");
   if (offline.length === 0) return;
-  const names = offline.map((h) => `${h.name} (${ping.get(h.instanceId)?.ping ?? "not registered with SSM"})`).join(", ");
+  const names = offline.map((h) => `${h.name} (${ping.get(h.instanceId)?.pingStatus ?? "not registered with SSM"})`).join(", ");
   if (!job.skipOfflineHosts || offline.length === job.hosts.length) {
     throw new RefusedError(`${names} ${offline.length === 1 ? "is" : "are"} not online in SSM: nothing was sent. Wait for the agent to reconnect, or deploy again skipping offline hosts.`);
   }

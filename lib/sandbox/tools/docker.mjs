@@ -5,6 +5,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { dnsMarker } from "./app.mjs";
 import { applyStepFaults } from "./faults.mjs";
 
 const stateDir = process.env.DECKHAND_SANDBOX_HOST_STATE;
@@ -172,6 +173,8 @@ async function up(service, forceRecreate) {
   for (let i = 0; i < 250; i++) {
     const started = readJson(containerFile(service));
     if (started?.pid === child.pid) {
+      // A fresh gateway container gets a fresh view of Docker's DNS: this is why seeds/000's fix works.
+      if (service === "gateway") fs.rmSync(dnsMarker(stateDir), { force: true });
       progress(` Container ${name}  Started`);
       return;
     }
