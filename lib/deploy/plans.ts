@@ -5,6 +5,7 @@ import { buildPhase } from "./phases/build";
 import { reviewPhase, scriptPhase } from "./phases/script";
 import { sendPhase } from "./phases/send";
 import { uploadPhase } from "./phases/upload";
+import { verifyPhase } from "./phases/verify";
 import { watchPhase } from "./phases/watch";
 import type { DeployPlan } from "./plan";
 import type { DeployStatus } from "./status";
@@ -13,7 +14,7 @@ import type { DeployStatus } from "./status";
  * Which phases each kind of work runs. Everything after the hosts succeeded (checks, verification)
  * goes in AFTER_HOSTS_SUCCEED, so every kind of deploy gets it without touching the others.
  */
-export const AFTER_HOSTS_SUCCEED: Phase[] = [];
+export const AFTER_HOSTS_SUCCEED: Phase[] = [verifyPhase("deploy")];
 
 const toHosts = (hosts: { instanceId: string; name: string }[]): Host[] => hosts.map(({ instanceId, name }) => ({ instanceId, name }));
 
@@ -41,4 +42,14 @@ export function retryJob(config: LoadedConfig, deployId: string, environmentName
 /** A command already sent: watch it to its end (after a restart, or "Resume watching"). */
 export function watchJob(config: LoadedConfig, deployId: string, environmentName: string, status: DeployStatus): Job {
   return job(config, deployId, environmentName, [watchPhase, ...AFTER_HOSTS_SUCCEED], { status });
+}
+
+/** The checks of a deploy that reached its hosts, run again on demand. */
+export function rerunChecksJob(config: LoadedConfig, deployId: string, environmentName: string): Job {
+  return job(config, deployId, environmentName, [verifyPhase("rerun")]);
+}
+
+/** A runbook action: its own script, on one host or all, watched like a deploy (no verification). */
+export function actionJob(config: LoadedConfig, deployId: string, environmentName: string, hosts: Host[]): Job {
+  return job(config, deployId, environmentName, [sendPhase, watchPhase], { hosts });
 }
