@@ -38,7 +38,9 @@ export async function hostileTarGz(entries: HostileEntry[]): Promise<Buffer> {
       pax: entry.pax,
     };
     await new Promise<void>((resolve, reject) => {
-      pack.entry(header, type === "file" ? (entry.body ?? "") : undefined, (error) => (error ? reject(error) : resolve()));
+      const callback = (error?: Error | null) => (error ? reject(error) : resolve());
+      if (type === "file") pack.entry(header, entry.body ?? "", callback);
+      else pack.entry(header, callback);
     });
   }
   pack.finalize();

@@ -5,7 +5,11 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildApp } from "fauxqs";
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import { Alb } from "./alb";
+import { authorize, newSandboxCredentials, s3AuthError, type SandboxCredentials } from "./auth";
+// Plain ESM shared with the host tools (typed by JSDoc).
+import { signedFetch } from "./tools/sigv4.mjs";
 import { startJsonService, TokenBucket, type RunningServer } from "./awsJson";
 import { startControlServer } from "./control";
 import { FAULT_NAMES, SimulatedHost, type FaultName } from "./hosts";
@@ -44,6 +48,8 @@ export interface Sandbox {
   region: string;
   bucket: string;
   endpoints: { s3: string; ssm: string; logs: string; alb: string; control: string };
+  /** Random per start: every endpoint refuses requests not signed with this access key. */
+  credentials: SandboxCredentials;
   hosts: SandboxHost[];
   repoDir: string;
   configPath: string;
@@ -93,7 +99,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const remoteRepoPath = path.join(mountPoint, "home/ubuntu/aegis");
 
   const servers: RunningServer[] = [];
+  const credentials = newSandboxCredentials();
   const s3App = buildApp({ logger: false, defaultRegion: region });
+  // Before any S3 route (and fauxqs's own /_fauxqs and /health endpoints): a signed request with our key.
+  s3App.addHook("onRequest", (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const denied = authorize(request.raw, credentials);
+    if (!denied) return done();
+    const error = s3AuthError(denied, request.url.split("?")[0] ?? "/");
+    void reply.code(error.status).header("content-type", "application/xml").send(error.xml);
+  });
+  const s3 = (method: string, url: string, body?: string): Promise<Response> => signedFetch(url, { method, body }, { credentials, region, service: "s3" });
   const hosts: SimulatedHost[] = [];
   let alb: Alb | undefined;
   let ssm: SsmService | undefined;
@@ -112,11 +127,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   try {
     const s3Url = (await s3App.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
-    const created = await fetch(`${s3Url}/${bucket}`, { method: "PUT" });
+    const created = await s3("PUT", `${s3Url}/${bucket}`);
     if (!created.ok) throw new Error(`could not create bucket ${bucket}: HTTP ${created.status}`);
 
     for (const name of ["EC2 a", "EC2 b"]) {
-      const host = new SimulatedHost({ root, instanceId: newInstanceId(), name, mountPoint, binDir: BIN_DIR, s3Endpoint: s3Url, slowMs: timing.slowMs });
+      const host = new SimulatedHost({ root, instanceId: newInstanceId(), name, mountPoint, binDir: BIN_DIR, s3Endpoint: s3Url, credentials, region, slowMs: timing.slowMs });
       hosts.push(host);
       await host.startFrontServer();
     }
@@ -131,7 +146,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       workRoot: path.join(root, "hosts", "ssm-agent"),
       writeOutput: async (outputBucket, key, body) => {
         const url = `${s3Url}/${outputBucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
-        const response = await fetch(url, { method: "PUT", body });
+        const response = await s3("PUT", url, body);
         if (!response.ok) throw new Error(`PUT s3://${outputBucket}/${key}: HTTP ${response.status}`);
       },
     });
@@ -140,9 +155,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       operations: ssm.operations(),
       throttle: () => bucketLimiter,
       onThrottled: () => throttledResponses++,
+      credentials,
     });
     servers.push(ssmServer);
-    const logsServer = await startJsonService({ targetPrefix: "Logs_20140328", operations: logs.operations() });
+    const logsServer = await startJsonService({ targetPrefix: "Logs_20140328", operations: logs.operations(), credentials });
     servers.push(logsServer);
 
     await Promise.all(hosts.map((host) => provision(host, repoDir, remoteRepoPath, root)));
@@ -184,7 +200,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         throttle = validThrottle(value);
         bucketLimiter = throttle ? new TokenBucket(throttle.ratePerSecond, throttle.burst) : null;
       },
-    });
+    }, credentials);
     servers.push(control);
     endpoints.control = control.url;
 
@@ -196,6 +212,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       region,
       bucket,
       endpoints,
+      credentials,
       hosts: hosts.map((h) => ({ instanceId: h.instanceId, name: h.name, port: h.port, fsRoot: h.fsRoot })),
       repoDir,
       configPath,
@@ -205,8 +222,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         AWS_ENDPOINT_URL_SSM: ssmServer.url,
         AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logsServer.url,
         AWS_REGION: region,
-        AWS_ACCESS_KEY_ID: "sandbox",
-        AWS_SECRET_ACCESS_KEY: "sandbox",
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         DECKHAND_CONFIG: configPath,
         DECKHAND_SANDBOX_CONTROL_URL: control.url,
       },
