@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMemo, useState, useTransition } from "react";
 import { startDeployAction } from "@/app/actions";
+import { withToken } from "./panel-token";
 import { deployShape } from "@/lib/deploy/plan";
 import type { EnvironmentView, OverviewView, ServiceView } from "@/lib/deploy/views";
 import { fetchJson } from "./fetch-json";
@@ -117,7 +118,7 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
   const deploy = () =>
     startTransition(async () => {
       setError(null);
-      const result = await startDeployAction({ environment: environment.name, services: chosen, reviewScript });
+      const result = await startDeployAction(withToken({ environment: environment.name, services: chosen, reviewScript }));
       if (result.ok) router.push(`/deploys/${result.data.deployId}`);
       else setError(result.error);
     });

@@ -4,6 +4,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useRef, useState, useTransition } from "react";
 import { cancelDeployAction, confirmDeployAction, retryFailedHostsAction } from "@/app/actions";
+import { withToken } from "./panel-token";
 import type { DeployEventView, DeployView, HostRunView } from "@/lib/deploy/views";
 import { ErrorBox } from "./dashboard";
 import { fetchJson } from "./fetch-json";
@@ -133,7 +134,7 @@ function DeployActions({ deploy }: { deploy: DeployView }) {
   const [pending, startTransition] = useTransition();
   const act = (action: (input: { deployId: string }) => Promise<{ ok: true } | { ok: false; error: string }>) =>
     startTransition(async () => {
-      const result = await action({ deployId: deploy.id });
+      const result = await action(withToken({ deployId: deploy.id }));
       setError(result.ok ? null : result.error);
       await queryClient.invalidateQueries({ queryKey: ["deploy", deploy.id] });
     });

@@ -3,6 +3,7 @@
 // then serves Deckhand on 127.0.0.1. With DECKHAND_CONFIG (or ./deckhand.config.json) it talks to
 // real AWS through the standard credential chain (AWS_PROFILE, SSO, env) instead.
 import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,6 +12,18 @@ const root = path.resolve(import.meta.dirname, "..");
 process.chdir(root);
 process.env.NEXT_TELEMETRY_DISABLED = "1";
 const port = process.env.PORT ?? "3000";
+// Loopback only unless asked (--bind ADDR or DECKHAND_BIND=ADDR): the panel runs root shell on hosts.
+const bindIndex = process.argv.indexOf("--bind");
+const bind = (bindIndex >= 0 ? process.argv[bindIndex + 1] : undefined) ?? process.env.DECKHAND_BIND ?? "127.0.0.1";
+if (bind !== "127.0.0.1") {
+  console.warn(
+    `[deckhand] WARNING: binding to ${bind}, not 127.0.0.1. Anyone who can reach this address can see deploy history ` +
+      `and, with the page's token, ship code to production hosts. Only names in DECKHAND_ALLOWED_HOSTS ` +
+      `(now: ${process.env.DECKHAND_ALLOWED_HOSTS || "none"}) besides loopback are answered; all others get 421.`,
+  );
+}
+// A fresh token per launch: the page gets it in its HTML, every API call and server action must carry it.
+const panelToken = randomBytes(32).toString("base64url");
 const children = [];
 
 function newestMtime(dir) {
@@ -62,7 +75,10 @@ async function startSandbox() {
 const hasConfig = Boolean(process.env.DECKHAND_CONFIG) || fs.existsSync(path.join(root, "deckhand.config.json"));
 buildIfStale();
 const sandboxEnv = hasConfig ? {} : await startSandbox();
-const next = spawn("npx", ["next", "start", "--hostname", "127.0.0.1", "--port", port], { stdio: "inherit", env: { ...process.env, ...sandboxEnv } });
+const next = spawn("npx", ["next", "start", "--hostname", bind, "--port", port], {
+  stdio: "inherit",
+  env: { ...process.env, ...sandboxEnv, DECKHAND_PANEL_TOKEN: panelToken },
+});
 children.push(next);
 next.on("exit", (code) => stopAll(code ?? 0));
-console.log(`[deckhand] panel on http://127.0.0.1:${port}`);
+console.log(`[deckhand] panel on http://${bind.includes(":") ? `[${bind}]` : bind}:${port}`);
