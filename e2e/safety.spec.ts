@@ -53,9 +53,14 @@ test("API routes refuse calls without this launch's token; the page's token work
   // Hostile query values are handled inertly: a clear JSON error, never a crash or a path walk.
   for (const environment of ["../../etc/passwd", "$(touch /tmp/x)", "__proto__", "constructor", "a".repeat(10_000), "sandbox\u0000x"]) {
     const answer = await request.get(`/api/bundles?environment=${encodeURIComponent(environment)}&page=${encodeURIComponent("1;id")}`, { headers: { "x-deckhand-token": token } });
-    expect(answer.status(), environment.slice(0, 20)).toBe(404);
-    expect((await answer.json()).error).toMatch(/environment/i);
+    expect(answer.status(), environment.slice(0, 20)).toBe(400);
+    expect((await answer.json()).error).toMatch(/^environment: /);
   }
+  const unknown = await request.get("/api/bundles?environment=nosuchenv", { headers: { "x-deckhand-token": token } });
+  expect(unknown.status()).toBe(404);
+  expect((await unknown.json()).error).toMatch(/nosuchenv/);
+  const badId = await request.get(`/api/deploys/${encodeURIComponent("../../etc/passwd")}`, { headers: { "x-deckhand-token": token } });
+  expect(badId.status()).toBe(400);
 });
 
 test("the panel cannot be framed: headers forbid it and the browser obeys", async ({ page, baseURL }) => {

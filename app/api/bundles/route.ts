@@ -1,14 +1,15 @@
 import { userFacingMessage } from "@/lib/server/action";
 import { loadBundles } from "@/lib/server/queries";
+import { parseBundlesQuery } from "@/lib/server/query-params";
 
 export const dynamic = "force-dynamic";
 
 export async function GET(request: Request) {
-  const url = new URL(request.url);
-  const environment = url.searchParams.get("environment") ?? "";
-  const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1);
+  const query = parseBundlesQuery(new URL(request.url).searchParams);
+  if (!query.ok) return Response.json({ error: query.error }, { status: 400 });
+  const { environment, page, refresh } = query.value;
   try {
-    return Response.json(await loadBundles(environment, page, url.searchParams.get("refresh") === "1"));
+    return Response.json(await loadBundles(environment, page, refresh));
   } catch (error) {
     const configProblem = (error as Error).name === "ConfigError";
     return Response.json({ error: userFacingMessage(error, "listing bundles") }, { status: configProblem ? 404 : 502 });
