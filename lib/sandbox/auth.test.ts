@@ -76,6 +76,23 @@ describe("the sandbox refuses requests not signed with its key", () => {
     expect(fs.existsSync(canary)).toBe(false);
   });
 
+  it("the right key id with the wrong secret: InvalidSignatureException / SignatureDoesNotMatch, and no script runs", async () => {
+    const canary = path.join(scratch, "forged-canary");
+    const forged = { accessKeyId: sandbox.credentials.accessKeyId, secretAccessKey: newSandboxCredentials().secretAccessKey };
+    const ssm = new SSMClient({ region: sandbox.region, endpoint: sandbox.endpoints.ssm, credentials: forged, maxAttempts: 1 });
+    await expect(
+      ssm.send(new SendCommandCommand({ DocumentName: "AWS-RunShellScript", InstanceIds: [sandbox.hosts[0]!.instanceId], Parameters: { commands: [`touch '${canary}'`] } })),
+    ).rejects.toMatchObject({ name: "InvalidSignatureException" });
+    const s3 = new S3Client({ region: sandbox.region, endpoint: sandbox.endpoints.s3, forcePathStyle: true, credentials: forged, maxAttempts: 1 });
+    await expect(s3.send(new PutObjectCommand({ Bucket: sandbox.bucket, Key: "auth/forged.txt", Body: "x" }))).rejects.toMatchObject({ name: "SignatureDoesNotMatch" });
+    const control = await controlFetch({ ...sandbox, credentials: forged }, `/faults/${sandbox.hosts[0]!.instanceId}`, { method: "PUT", body: { fault: "offline", on: true } });
+    expect(control.status).toBe(403);
+    expect(sandbox.faults()[sandbox.hosts[0]!.instanceId]).toEqual([]);
+    expect((await clients.ssm.send(new ListCommandsCommand({}))).Commands ?? []).toEqual([]);
+    await sleep(FAST_TIMING.pendingMs * 3);
+    expect(fs.existsSync(canary)).toBe(false);
+  });
+
   it("a signed-looking header with garbage: IncompleteSignatureException", async () => {
     const response = await fetch(sandbox.endpoints.ssm, { method: "POST", headers: { ...jsonHeaders, authorization: "Bearer x" }, body: "{}" });
     expect(response.headers.get("x-amzn-errortype")).toBe("IncompleteSignatureException");

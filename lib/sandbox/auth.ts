@@ -1,7 +1,8 @@
 // Request authentication for every sandbox endpoint. The sandbox runs scripts as root on its hosts,
 // so it must not answer a request that was not signed with the credentials it printed at start:
 // each server's request entry calls `authorize` first and answers with AWS's own error when it fails.
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { SignatureV4 } from "@smithy/signature-v4";
 import type { IncomingHttpHeaders } from "node:http";
 
 export interface SandboxCredentials {
@@ -17,7 +18,7 @@ export function newSandboxCredentials(): SandboxCredentials {
   return { accessKeyId: `AKIA${id}`, secretAccessKey: randomBytes(30).toString("base64") };
 }
 
-export type AuthFailure = { reason: "missing" | "malformed" | "unknown-key" | "foreign-host"; message: string };
+export type AuthFailure = { reason: "missing" | "malformed" | "unknown-key" | "foreign-host" | "bad-signature"; message: string };
 
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/i;
 
@@ -71,6 +72,8 @@ export function jsonAuthError(failure: AuthFailure): { code: string; status: num
       return { code: "UnrecognizedClientException", status: 400, message: "The security token included in the request is invalid." };
     case "foreign-host":
       return { code: "AccessDeniedException", status: 403, message: failure.message };
+    case "bad-signature":
+      return { code: "InvalidSignatureException", status: 400, message: failure.message };
   }
 }
 
@@ -81,8 +84,67 @@ export function s3AuthError(failure: AuthFailure, resource: string): { status: n
       ? ["InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."]
       : failure.reason === "malformed"
         ? ["AuthorizationHeaderMalformed", failure.message]
+        : failure.reason === "bad-signature"
+          ? ["SignatureDoesNotMatch", failure.message]
         : ["AccessDenied", failure.reason === "foreign-host" ? failure.message : "Access Denied"];
   const escape = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escape(message)}</Message><Resource>${escape(resource)}</Resource><RequestId>${randomBytes(8).toString("hex").toUpperCase()}</RequestId></Error>`;
   return { status: 403, code, xml };
+}
+
+function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
+  if (typeof data === "string") return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+class NodeSha256 {
+  private hash;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = secret ? createHmac("sha256", toBytes(secret)) : createHash("sha256");
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView) {
+    this.hash.update(toBytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+  reset() {}
+}
+
+/**
+ * Full SigV4 check of a header-signed request: re-signs the request's signed headers (and body, or
+ * its signed x-amz-content-sha256) with the sandbox's secret and compares. Null when it matches.
+ */
+export async function verifySignature(
+  request: { method?: string; url?: string; headers: IncomingHttpHeaders },
+  body: Uint8Array | null,
+  credentials: SandboxCredentials,
+): Promise<AuthFailure | null> {
+  const authorization = request.headers.authorization;
+  if (typeof authorization !== "string") return null; // presigned (query) requests: the key check only
+  const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(authorization);
+  const amzDate = request.headers["x-amz-date"];
+  if (!match || typeof amzDate !== "string" || !/^\d{8}T\d{6}Z$/.test(amzDate)) return { reason: "malformed", message: "Authorization header is not a complete SigV4 signature" };
+  const [, , , region, service, signedHeaderList, signature] = match;
+  const headers: Record<string, string> = {};
+  for (const name of signedHeaderList!.split(";")) {
+    const value = request.headers[name];
+    if (value === undefined) return { reason: "bad-signature", message: `signed header ${name} is missing` };
+    headers[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  const url = new URL(request.url ?? "/", "http://sandbox");
+  const query: Record<string, string | string[]> = {};
+  for (const [key, value] of url.searchParams) {
+    const existing = query[key];
+    query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  const signer = new SignatureV4({ credentials, region: region!, service: service!, sha256: NodeSha256, uriEscapePath: service !== "s3" });
+  const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const resigned = await signer.sign(
+    { method: request.method ?? "GET", protocol: "http:", hostname: "sandbox", path: url.pathname, query, headers, body: body ?? undefined },
+    { signingDate, signableHeaders: new Set(signedHeaderList!.split(";")), unsignableHeaders: new Set() },
+  );
+  const expected = /Signature=([0-9a-f]{64})$/.exec(String(resigned.headers.authorization ?? resigned.headers.Authorization ?? ""))?.[1] ?? "";
+  return same(expected, signature!) ? null : { reason: "bad-signature", message: "The request signature we calculated does not match the signature you provided." };
 }

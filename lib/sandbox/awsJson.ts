@@ -2,7 +2,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
-import { authorize, jsonAuthError, type SandboxCredentials } from "./auth";
+import { authorize, jsonAuthError, verifySignature, type SandboxCredentials } from "./auth";
 
 /** An error the SDK turns into an exception whose `name` is `code`. */
 export class AwsError extends Error {
@@ -88,7 +88,7 @@ export function startJsonService(options: JsonServiceOptions): Promise<RunningSe
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     try {
-      const denied = authorize(req, options.credentials);
+      const denied = authorize(req, options.credentials) ?? (await verifySignature(req, Buffer.concat(chunks), options.credentials));
       if (denied) {
         const { code, message, status } = jsonAuthError(denied);
         throw new AwsError(code, message, status);

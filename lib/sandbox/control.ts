@@ -1,6 +1,6 @@
 // Control API for the sandbox: inspect hosts and switch faults at run time (used by the UI and e2e tests).
 import http from "node:http";
-import { authorize, type SandboxCredentials } from "./auth";
+import { authorize, verifySignature, type SandboxCredentials } from "./auth";
 import { listenLoopback, type RunningServer } from "./awsJson";
 
 export interface ControlHandlers {
@@ -25,7 +25,7 @@ export function startControlServer(handlers: ControlHandlers, credentials: Sandb
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const url = new URL(req.url ?? "/", "http://control");
-      const denied = authorize(req, credentials);
+      const denied = authorize(req, credentials) ?? (req.method === "GET" ? null : await verifySignature(req, Buffer.concat(chunks), credentials));
       if (denied && (denied.reason === "foreign-host" || req.method !== "GET")) return json(res, 403, { error: `Refused: ${denied.message}` });
       try {
         const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>) : {};

@@ -5,9 +5,9 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildApp } from "fauxqs";
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { Alb } from "./alb";
-import { authorize, newSandboxCredentials, s3AuthError, type SandboxCredentials } from "./auth";
+import { authorize, newSandboxCredentials, s3AuthError, verifySignature, type SandboxCredentials } from "./auth";
 // Plain ESM shared with the host tools (typed by JSDoc).
 import { signedFetch } from "./tools/sigv4.mjs";
 import { startJsonService, TokenBucket, type RunningServer } from "./awsJson";
@@ -102,11 +102,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const credentials = newSandboxCredentials();
   const s3App = buildApp({ logger: false, defaultRegion: region });
   // Before any S3 route (and fauxqs's own /_fauxqs and /health endpoints): a signed request with our key.
-  s3App.addHook("onRequest", (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    const denied = authorize(request.raw, credentials);
-    if (!denied) return done();
+  // The body is not read yet: S3 signs its hash in x-amz-content-sha256, which the signature covers.
+  s3App.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+    const denied = authorize(request.raw, credentials) ?? (await verifySignature(request.raw, null, credentials));
+    if (!denied) return;
     const error = s3AuthError(denied, request.url.split("?")[0] ?? "/");
-    void reply.code(error.status).header("content-type", "application/xml").send(error.xml);
+    return reply.code(error.status).header("content-type", "application/xml").send(error.xml);
   });
   const s3 = (method: string, url: string, body?: string): Promise<Response> => signedFetch(url, { method, body }, { credentials, region, service: "s3" });
   const hosts: SimulatedHost[] = [];
