@@ -14,12 +14,13 @@ import { hostileTarGz, type HostileEntry } from "./hostile-tar";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-archive-check-"));
 const vetScript = path.join(scratch, "vet.sh");
-fs.writeFileSync(vetScript, ["#!/bin/bash", "set -euo pipefail", 'step() { echo "==> $*"; }', 'TMP="$1"', ...archiveCheckLines("TMP"), "echo VETTED", ""].join("\n"));
+fs.writeFileSync(vetScript, ["#!/bin/bash", "set -euo pipefail", 'step() { echo "==> $*"; }', 'TMP="$1"', 'REPO="$2"', ...archiveCheckLines("TMP", "REPO"), "echo VETTED", ""].join("\n"));
+const emptyRepo = fs.mkdtempSync(path.join(scratch, "repo-"));
 
-async function vet(entries: HostileEntry[]) {
+async function vet(entries: HostileEntry[], repo = emptyRepo) {
   const file = path.join(scratch, `a-${Math.random().toString(36).slice(2)}.tar.gz`);
   fs.writeFileSync(file, await hostileTarGz(entries));
-  const run = spawnSync("bash", [vetScript, file], { encoding: "utf8" });
+  const run = spawnSync("bash", [vetScript, file, repo], { encoding: "utf8" });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -71,10 +72,35 @@ describe("archive vetting (bash, GNU tar listing)", () => {
     });
   }
 
+  it("refuses a chain of in-repo symlinks that climbs out (each link alone looks inside)", async () => {
+    const result = await vet([
+      { name: "services/a/c", type: "symlink", linkname: ".." },
+      { name: "services/a/d", type: "symlink", linkname: "c/../.." },
+    ]);
+    expect(result.status).toBe(ARCHIVE_REFUSED_EXIT);
+    expect(result.stderr).toContain('member "services/a/d" goes through the symlink "services/a/c"');
+  });
+
+  it("refuses a member written through a symlink in the same archive", async () => {
+    const result = await vet([{ name: "services/audit/lnk", type: "symlink", linkname: "../gateway" }, { name: "services/audit/lnk/app.js", body: "x" }]);
+    expect(result.status).toBe(ARCHIVE_REFUSED_EXIT);
+    expect(result.stderr).toContain('member "services/audit/lnk/app.js" goes through the symlink "services/audit/lnk"');
+  });
+
+  it("refuses a member written through a symlink already in the repo on the host", async () => {
+    const repo = fs.mkdtempSync(path.join(scratch, "repo-"));
+    fs.mkdirSync(path.join(repo, "services/audit"), { recursive: true });
+    fs.symlinkSync(scratch, path.join(repo, "services/audit/out"));
+    const result = await vet([canary, { name: "services/audit/out/evil.sh", body: "x" }], repo);
+    expect(result.status).toBe(ARCHIVE_REFUSED_EXIT);
+    expect(result.stderr).toContain('member "services/audit/out/evil.sh" goes through the symlink "services/audit/out"');
+    expect((await vet([canary], repo)).status).toBe(0);
+  });
+
   it("refuses a file that is not an archive", async () => {
     const file = path.join(scratch, "not-a-tarball.tar.gz");
     fs.writeFileSync(file, "hello");
-    const run = spawnSync("bash", [vetScript, file], { encoding: "utf8" });
+    const run = spawnSync("bash", [vetScript, file, emptyRepo], { encoding: "utf8" });
     expect(run.status).toBe(ARCHIVE_REFUSED_EXIT);
     expect(run.stderr).toContain("cannot be listed");
   });

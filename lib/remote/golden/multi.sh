@@ -32,8 +32,24 @@ deckhand_escapes() { # $1: a path relative to the repo root; true when it is abs
   done
   return 1
 }
+deckhand_through_link() { # $1: member, $2: path; true (and says so) when a directory on the way is a symlink
+  local parts prefix="" i
+  IFS=/ read -r -a parts <<< "$2"
+  for ((i = 0; i < ${#parts[@]} - 1; i++)); do
+    prefix+="${parts[i]}"
+    [ -z "$prefix" ] && continue
+    # Links in this archive, or already in the repo (names with C escapes are checked in the archive only).
+    if [ -n "${links[$prefix]+x}" ] || { [[ "$prefix" != *\\* ]] && [ -L "${REPO}/$prefix" ]; }; then
+      echo "archive refused: member \"$1\" goes through the symlink \"$prefix\"" >&2; return 0
+    fi
+    prefix+="/"
+  done
+  return 1
+}
 deckhand_vet_archive() {
-  local listing line mode kind rest name target dir refused=0
+  local listing line mode kind rest name target dir refused=0 i
+  local -a names=() paths=()
+  declare -A links=()
   local re='^"((\\.|[^"\\])*)"( (->|link to) "((\\.|[^"\\])*)")?$'
   if ! listing="$(LC_ALL=C tar -tzvf "$1" --quoting-style=c --numeric-owner)"; then
     echo "archive refused: it cannot be listed; nothing was extracted" >&2
@@ -59,13 +75,20 @@ deckhand_vet_archive() {
         [[ "$name" == */* ]] && dir="${name%/*}/"
         if [[ "$target" == /* ]] || deckhand_escapes "$dir$target"; then
           echo "archive refused: member \"$name\" is a symlink leaving the repo (-> \"$target\")" >&2; refused=1
-        fi ;;
+        fi
+        links["$name"]=1
+        names+=("$name"); paths+=("$dir$target/x") ;;
       h) echo "archive refused: member \"$name\" is a hard link (to \"$target\")" >&2; refused=1 ;;
       c|b) echo "archive refused: member \"$name\" is a device node" >&2; refused=1 ;;
       p) echo "archive refused: member \"$name\" is a FIFO" >&2; refused=1 ;;
       *) echo "archive refused: member \"$name\" has type '$kind', not a file, directory or symlink" >&2; refused=1 ;;
     esac
+    names+=("$name"); paths+=("$name")
   done <<< "$listing"
+  # Nothing may be written, or point, through a symlink: a chain of in-repo links can still climb out.
+  for ((i = 0; i < ${#names[@]}; i++)); do
+    if deckhand_through_link "${names[i]}" "${paths[i]}"; then refused=1; fi
+  done
   if [ "$refused" -ne 0 ]; then
     echo "archive refused: nothing was extracted" >&2
     exit 4
