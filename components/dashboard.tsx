@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMemo, useState, useTransition } from "react";
 import { startDeployAction } from "@/app/actions";
+import { withToken } from "./panel-token";
 import { deployShape } from "@/lib/deploy/plan";
 import type { EnvironmentView, OverviewView, ServiceView } from "@/lib/deploy/views";
 import { fetchJson } from "./fetch-json";
@@ -123,7 +124,7 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
     startTransition(async () => {
       setError(null);
       setFieldErrors({});
-      const result = await startDeployAction({ environment: environment.name, services: chosen, reviewScript, skipOfflineHosts });
+      const result = await startDeployAction(withToken({ environment: environment.name, services: chosen, reviewScript, skipOfflineHosts }));
       if (result.ok) router.push(`/deploys/${result.data.deployId}`);
       else if (result.fieldErrors && Object.keys(result.fieldErrors).every((field) => field in FIELD_LABELS)) setFieldErrors(result.fieldErrors);
       else setError(result.error);

@@ -4,6 +4,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useRef, useState, useTransition } from "react";
 import { cancelDeployAction, confirmDeployAction, resumeWatchingAction, retryFailedHostsAction } from "@/app/actions";
+import { withToken } from "./panel-token";
 import type { DeployEventView, DeployView, HostRunView } from "@/lib/deploy/views";
 import { ErrorBox } from "./dashboard";
 import { fetchJson } from "./fetch-json";
@@ -134,7 +135,7 @@ function DeployActions({ deploy }: { deploy: DeployView }) {
   const act = (action: (input: { deployId: string; scriptSha256: string }) => Promise<{ ok: true } | { ok: false; error: string }>) =>
     startTransition(async () => {
       // Confirming sends the sha256 of the script shown here: the server refuses if it changed.
-      const result = await action({ deployId: deploy.id, scriptSha256: deploy.scriptSha256 });
+      const result = await action(withToken({ deployId: deploy.id, scriptSha256: deploy.scriptSha256 }));
       setError(result.ok ? null : result.error);
       await queryClient.invalidateQueries({ queryKey: ["deploy", deploy.id] });
     });

@@ -4,6 +4,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useOptimistic, useState, useTransition } from "react";
 import { setSandboxFaultAction } from "@/app/actions";
 import { SANDBOX_FAULTS } from "@/lib/sandbox/faults";
+import { withToken } from "./panel-token";
 import { fetchJson } from "./fetch-json";
 
 interface SandboxHostState {
@@ -28,7 +29,7 @@ export function SandboxPanel() {
   const toggle = (instanceId: string, fault: string, on: boolean) =>
     startTransition(async () => {
       setOptimistic({ instanceId, fault, on });
-      const result = await setSandboxFaultAction({ instanceId, fault, on });
+      const result = await setSandboxFaultAction(withToken({ instanceId, fault, on }));
       setError(result.ok ? null : result.error);
       await queryClient.invalidateQueries({ queryKey: ["sandbox"] });
     });

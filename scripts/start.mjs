@@ -3,6 +3,7 @@
 // then serves Deckhand on 127.0.0.1. With DECKHAND_CONFIG (or ./deckhand.config.json) it talks to
 // real AWS through the standard credential chain (AWS_PROFILE, SSO, env) instead.
 import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -12,6 +13,18 @@ const root = path.resolve(import.meta.dirname, "..");
 process.chdir(root);
 process.env.NEXT_TELEMETRY_DISABLED = "1";
 const port = process.env.PORT ?? "3000";
+// Loopback only unless asked (--bind ADDR or DECKHAND_BIND=ADDR): the panel runs root shell on hosts.
+const bindIndex = process.argv.indexOf("--bind");
+const bind = (bindIndex >= 0 ? process.argv[bindIndex + 1] : undefined) ?? process.env.DECKHAND_BIND ?? "127.0.0.1";
+if (bind !== "127.0.0.1") {
+  console.warn(
+    `[deckhand] WARNING: binding to ${bind}, not 127.0.0.1. Anyone who can reach this address can see deploy history ` +
+      `and, with the page's token, ship code to production hosts. Only names in DECKHAND_ALLOWED_HOSTS ` +
+      `(now: ${process.env.DECKHAND_ALLOWED_HOSTS || "none"}) besides loopback are answered; all others get 421.`,
+  );
+}
+// A fresh token per launch: the page gets it in its HTML, every API call and server action must carry it.
+const panelToken = randomBytes(32).toString("base64url");
 const children = [];
 const tempDirs = [];
 
@@ -20,10 +33,10 @@ async function assertPortFree() {
   const free = await new Promise((resolve) => {
     const probe = net.createServer();
     probe.once("error", (error) => resolve(error.code !== "EADDRINUSE" && error.code !== "EACCES" ? true : error.code));
-    probe.listen(Number(port), "127.0.0.1", () => probe.close(() => resolve(true)));
+    probe.listen(Number(port), bind, () => probe.close(() => resolve(true)));
   });
   if (free === true) return;
-  console.error(`[deckhand] port ${port} on 127.0.0.1 is ${free === "EACCES" ? "not allowed" : "already in use"}: pick another with PORT=4000 npm start`);
+  console.error(`[deckhand] port ${port} on ${bind} is ${free === "EACCES" ? "not allowed" : "already in use"}: pick another with PORT=4000 npm start`);
   process.exit(1);
 }
 
@@ -100,9 +113,9 @@ await assertPortFree();
 const hasConfig = Boolean(process.env.DECKHAND_CONFIG) || fs.existsSync(path.join(root, "deckhand.config.json"));
 buildIfStale();
 const sandboxEnv = hasConfig ? {} : await startSandbox();
-const next = startChild([path.join(root, "node_modules/next/dist/bin/next"), "start", "--hostname", "127.0.0.1", "--port", port], { ...process.env, ...sandboxEnv });
+const next = startChild([path.join(root, "node_modules/next/dist/bin/next"), "start", "--hostname", bind, "--port", port], { ...process.env, ...sandboxEnv, DECKHAND_PANEL_TOKEN: panelToken });
 next.on("exit", (code) => {
   if (!stopping && code !== 0) console.error(`[deckhand] the panel stopped (exit ${code})`);
   stopAll(code ?? 1);
 });
-console.log(`[deckhand] panel on http://127.0.0.1:${port}`);
+console.log(`[deckhand] panel on http://${bind.includes(":") ? `[${bind}]` : bind}:${port}`);

@@ -66,7 +66,8 @@ export async function findConfigFile(cwd = process.cwd()): Promise<string | null
 }
 
 export function environmentOf(config: LoadedConfig, name: string) {
-  const environment = config.environments[name];
+  // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
+  const environment = Object.hasOwn(config.environments, name) ? config.environments[name] : undefined;
   if (!environment) throw new NotFoundError(`No environment "${name}" in ${config.file} (known: ${Object.keys(config.environments).join(", ")}).`);
   return environment;
 }

@@ -3,7 +3,10 @@ import { actionsSchema, checksSchema, targetGroupArn } from "./checks-schema";
 
 // Strict patterns: these values end up inside a generated bash script (lib/remote quotes them as well).
 const instanceId = z.string().regex(/^(i|mi)-[0-9a-f]{8,17}$/, "must look like an EC2 instance id (i- followed by 8 or 17 hex digits)");
-const serviceName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be lowercase letters, digits, - or _");
+// Names an object already answers to can never be config keys: a lookup must not reach Object.prototype.
+const RESERVED = new Set(["__proto__", "constructor", "prototype", ...Object.getOwnPropertyNames(Object.prototype)]);
+const notReserved = (name: string) => !RESERVED.has(name);
+const serviceName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be lowercase letters, digits, - or _").refine(notReserved, "is a reserved name");
 const composeName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, "must be a Docker Compose service name");
 const repoRelativePath = z
   .string()
@@ -18,12 +21,13 @@ const absolutePath = z
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name");
 const keyPrefix = z
   .string()
-  .regex(/^([A-Za-z0-9_.-]+\/)*$/, "must be empty or end with / and use letters, digits, _ . -");
+  .regex(/^([A-Za-z0-9_.-]+\/)*$/, "must be empty or end with / and use letters, digits, _ . -")
+  .refine((p) => !p.split("/").some((part) => part === ".." || part === "."), "must not contain . or .. segments");
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as ap-south-1");
 
 export const hostSchema = z.object({
   instanceId,
-  name: z.string().min(1).max(64),
+  name: z.string().min(1).max(64).regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters"),
 });
 
 export const environmentSchema = z.object({
@@ -42,7 +46,11 @@ export const environmentSchema = z.object({
   deliveryTimeoutSeconds: z.number().int().min(30).max(2592000).default(120),
   output: z
     .object({
-      cloudWatchLogGroup: z.string().regex(/^[A-Za-z0-9_.\/#-]{1,512}$/, "must be a CloudWatch log group name").optional(),
+      cloudWatchLogGroup: z
+        .string()
+        .regex(/^[A-Za-z0-9_.\/#-]{1,512}$/, "must be a CloudWatch log group name")
+        .refine((g) => !g.split("/").includes(".."), "must not contain .. segments")
+        .optional(),
       s3Bucket: bucketName.optional(),
       s3Prefix: keyPrefix.optional(),
     })
@@ -71,7 +79,7 @@ export const configSchema = z
   .object({
     repo: z.string().min(1),
     bundleNamePrefix: z.string().regex(/^[A-Za-z0-9_-]{0,32}$/, "must be letters, digits, _ or -").default("acp_"),
-    environments: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "environment names are lowercase"), environmentSchema)
+    environments: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "environment names are lowercase").refine(notReserved, "is a reserved name"), environmentSchema)
       .refine((envs) => Object.keys(envs).length > 0, "needs at least one environment"),
     services: z.record(serviceName, serviceSchema).refine((s) => Object.keys(s).length > 0, "needs at least one service"),
   })

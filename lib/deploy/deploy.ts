@@ -8,7 +8,7 @@ import { ConflictError, PlanChangedError, RefusedError } from "../errors";
 import { changeStatus, currentHostRuns, isBundleKeyTaken, recordEvent, requireDeploy } from "../history/deploys";
 import type { Db } from "../history/db";
 import type { DeployContext } from "./context";
-import { newBundleJob, storedScriptJob, watchJob } from "./plans";
+import { newBundleJob, rerunChecksJob, storedScriptJob, watchJob } from "./plans";
 import { planDeploy } from "./plan";
 import { sha256Hex } from "./phases/script";
 import { launch } from "./runner";
@@ -99,5 +99,14 @@ export async function resumeWatching(ctx: DeployContext, id: string): Promise<vo
   if (!deploy.commandId) throw new RefusedError(`Deploy ${id} never reached SSM: there is nothing to watch.`);
   await launch(ctx, watchJob(ctx.config, id, deploy.environment, "running"), {
     move: { from: "lost_contact", to: "running", message: "the operator resumed watching", data: { error: null, finishedAt: null } },
+  });
+}
+
+/** Runs a deploy's checks again (after a fix on a host, say); the result is recorded and decides its status. */
+export async function rerunChecks(ctx: DeployContext, id: string): Promise<void> {
+  const deploy = await requireDeploy(ctx.db, id);
+  if (deploy.kind === "action") throw new RefusedError(`${id} is a runbook action: it has no checks of its own. Run the checks of the deploy it fixed.`);
+  await launch(ctx, rerunChecksJob(ctx.config, id, deploy.environment), {
+    move: { from: ["succeeded", "checks_failed"], to: "verifying", message: "checks run again by the operator", data: { error: null, finishedAt: null } },
   });
 }

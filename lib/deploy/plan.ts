@@ -67,10 +67,11 @@ export function deployShape(services: Record<string, ServiceShape>, chosen: stri
 
 export function planDeploy(config: LoadedConfig, environment: string, services: string[]): DeployPlan {
   const refuse = (field: string, message: string) => new PlanError(message, { [field]: message });
-  if (!config.environments[environment]) throw refuse("environment", `No environment "${environment}" in ${config.file}`);
+  // Own keys only: a name such as "constructor" must not find Object.prototype's members.
+  if (!Object.hasOwn(config.environments, environment)) throw refuse("environment", `No environment "${environment}" in ${config.file}`);
   if (services.length === 0) throw refuse("services", "Pick at least one service to deploy.");
   for (const name of services) {
-    if (!config.services[name]) throw refuse("services", `No service "${name}" in ${config.file} (known: ${Object.keys(config.services).join(", ")})`);
+    if (!Object.hasOwn(config.services, name)) throw refuse("services", `No service "${name}" in ${config.file} (known: ${Object.keys(config.services).join(", ")})`);
   }
   const shape = deployShape(config.services, services);
   return {

@@ -98,6 +98,20 @@ describe("compose host script", () => {
     });
   }
 
+  it("refuses an empty path list or member list: tar would otherwise extract the whole archive", () => {
+    expect(() => composeScript({ ...base, paths: [] })).toThrow(/no paths/);
+    expect(() => composeScript({ ...base, extractPaths: [] })).toThrow(/empty member list: tar would extract every member/);
+    expect(composeScript({ ...base, extractPaths: ["services/audit"] })).toContain("--no-overwrite-dir -- 'services/audit'");
+  });
+
+  it("vets the archive after the sha256 check and before anything is removed or extracted", () => {
+    const script = composeScript(shapes["ui-only"]);
+    const vet = script.indexOf('deckhand_vet_archive "$TMP"');
+    expect(vet).toBeGreaterThan(script.indexOf("exit 3"));
+    expect(script.indexOf("sudo rm -rf -- 'ui/dist'")).toBeGreaterThan(vet);
+    expect(script).toContain('sudo tar xzf "$TMP" -C "$REPO" --no-same-owner --no-same-permissions --no-overwrite-dir');
+  });
+
   it("quotes so that bash reads back exactly the value", () => {
     for (const value of ["plain", "it's", "a b", "$HOME", "`x`", "\"q\"", "'"]) {
       expect(execFileSync("bash", ["-c", `printf %s ${shellQuote(value)}`], { encoding: "utf8" })).toBe(value);

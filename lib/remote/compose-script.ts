@@ -1,5 +1,6 @@
+import { archiveCheckLines, SAFE_EXTRACT_FLAGS } from "./archive-check";
 import { awsCliDownloadLines, preflightLines, presignedDownloadLines } from "./preflight";
-import { checked, q, shellQuote } from "./shell";
+import { checked, q, shellQuote, UnsafeValueError } from "./shell";
 
 /** Everything the "compose" host profile needs to deploy one bundle (seeds/000's recipe, generalised). */
 export interface ComposeScriptInput {
@@ -29,6 +30,11 @@ export interface ComposeScriptInput {
  * pattern and single-quoted; the result is stored with the deploy exactly as sent.
  */
 export function composeScript(input: ComposeScriptInput): string {
+  // `tar x … --` with no member names extracts the whole archive: an empty list is never "nothing".
+  if (input.paths.length === 0) throw new UnsafeValueError("refusing a host script with no paths: the bundle must carry at least one repo path");
+  if (input.extractPaths && input.extractPaths.length === 0) {
+    throw new UnsafeValueError("refusing a host script with an empty member list: tar would extract every member of the archive");
+  }
   const label = q("label", input.deployLabel);
   const download = input.download ?? { mode: "aws-cli" };
   const paths = input.paths.map((p) => q("relativePath", p)).join(" ");
@@ -55,13 +61,14 @@ export function composeScript(input: ComposeScriptInput): string {
     `  exit 3`,
     `fi`,
   ];
+  lines.push(...archiveCheckLines("TMP"));
   for (const dir of input.replace) {
     const quoted = q("relativePath", dir);
     lines.push(`step "replace "${quoted}`, `sudo rm -rf -- ${quoted}`);
   }
   lines.push(
     `step "extract into $REPO"`,
-    `sudo tar xzf "$TMP" -C "$REPO" --no-same-owner${input.extractPaths ? ` -- ${input.extractPaths.map((p) => q("relativePath", p)).join(" ")}` : ""}`,
+    `sudo tar xzf "$TMP" -C "$REPO" ${SAFE_EXTRACT_FLAGS}${input.extractPaths ? ` -- ${input.extractPaths.map((p) => q("relativePath", p)).join(" ")}` : ""}`,
     `step "chown "${q("owner", input.owner)}" "${shellQuote(input.paths.join(" "))}`,
     `sudo chown -R ${q("owner", input.owner)} -- ${paths}`,
     `cd ${q("relativePath", input.composeDir)}`,

@@ -1,5 +1,6 @@
 // Control API for the sandbox: inspect hosts and switch faults at run time (used by the UI and e2e tests).
 import http from "node:http";
+import { authorize, verifySignature, type SandboxCredentials } from "./auth";
 import { listenLoopback, type RunningServer } from "./awsJson";
 
 export interface ControlHandlers {
@@ -15,12 +16,18 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-export function startControlServer(handlers: ControlHandlers): Promise<RunningServer> {
+/**
+ * GET /state (no secrets: endpoints, hosts, faults) needs only a loopback Host; every change needs a
+ * request SigV4-signed with the sandbox's access key, like its AWS endpoints.
+ */
+export function startControlServer(handlers: ControlHandlers, credentials: SandboxCredentials): Promise<RunningServer> {
   return listenLoopback(
     http.createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const url = new URL(req.url ?? "/", "http://control");
+      const denied = authorize(req, credentials) ?? (req.method === "GET" ? null : await verifySignature(req, Buffer.concat(chunks), credentials));
+      if (denied && (denied.reason === "foreign-host" || req.method !== "GET")) return json(res, 403, { error: `Refused: ${denied.message}` });
       try {
         const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>) : {};
         const fault = /^\/faults\/([^/]+)$/.exec(url.pathname);

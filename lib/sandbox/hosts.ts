@@ -45,6 +45,9 @@ export interface HostOptions {
   mountPoint: string;
   binDir: string;
   s3Endpoint: string;
+  /** What the host's tools sign S3 requests with (a real host's instance profile). */
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  region: string;
   slowMs: number;
   /** This host's clock minus the true time (CloudWatch events carry the host's clock). */
   clockSkewMs?: number;
@@ -123,6 +126,9 @@ export class SimulatedHost {
       DECKHAND_SANDBOX_HOST_STATE: this.stateDir,
       DECKHAND_SANDBOX_INSTANCE_ID: this.instanceId,
       DECKHAND_SANDBOX_S3_ENDPOINT: this.options.s3Endpoint,
+      AWS_ACCESS_KEY_ID: this.options.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: this.options.credentials.secretAccessKey,
+      AWS_REGION: this.options.region,
       DECKHAND_SANDBOX_OWNER_PID: String(process.pid),
     };
     if (this.faults.has("slow")) env.DECKHAND_SANDBOX_SLOW_MS = String(this.options.slowMs);

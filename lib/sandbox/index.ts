@@ -5,7 +5,11 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildApp } from "fauxqs";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { Alb } from "./alb";
+import { authorize, newSandboxCredentials, s3AuthError, verifySignature, type SandboxCredentials } from "./auth";
+// Plain ESM shared with the host tools (typed by JSDoc).
+import { signedFetch } from "./tools/sigv4.mjs";
 import { startJsonService, TokenBucket, type RunningServer } from "./awsJson";
 import { startControlServer } from "./control";
 import { FAULT_NAMES, isFaultName, SANDBOX_FAULTS, type FaultName } from "./faults";
@@ -66,6 +70,8 @@ export interface Sandbox {
   targetGroupArn: string;
   /** The hand-made bundle the hosts were provisioned from, when `seedBundle` was asked for. */
   seededBundleKey: string | null;
+  /** Random per start: every endpoint refuses requests not signed with this access key. */
+  credentials: SandboxCredentials;
   hosts: SandboxHost[];
   repoDir: string;
   configPath: string;
@@ -130,7 +136,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const remoteRepoPath = path.join(mountPoint, "home/ubuntu/aegis");
 
   const servers: RunningServer[] = [];
+  const credentials = newSandboxCredentials();
   const s3App = buildApp({ logger: false, defaultRegion: region });
+  // Before any S3 route (and fauxqs's own /_fauxqs and /health endpoints): a signed request with our key.
+  // The body is not read yet: S3 signs its hash in x-amz-content-sha256, which the signature covers.
+  s3App.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+    const denied = authorize(request.raw, credentials) ?? (await verifySignature(request.raw, null, credentials));
+    if (!denied) return;
+    const error = s3AuthError(denied, request.url.split("?")[0] ?? "/");
+    return reply.code(error.status).header("content-type", "application/xml").send(error.xml);
+  });
+  const s3 = (method: string, url: string, body?: string): Promise<Response> => signedFetch(url, { method, body }, { credentials, region, service: "s3" });
   const hosts: SimulatedHost[] = [];
   let alb: Alb | undefined;
   let ssm: SsmService | undefined;
@@ -149,18 +165,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   try {
     const fauxqsUrl = (await s3App.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
-    // fauxqs ignores If-None-Match on writes; the proxy in front makes it as strict as S3.
+    // fauxqs ignores If-None-Match on writes; the proxy in front makes it as strict as S3 (fauxqs still checks signatures).
     const s3Front = await startConditionalS3(fauxqsUrl);
     servers.push(s3Front);
     const s3Url = s3Front.url;
-    const created = await fetch(`${s3Url}/${bucket}`, { method: "PUT" });
+    const created = await s3("PUT", `${s3Url}/${bucket}`);
     if (!created.ok) throw new Error(`could not create bucket ${bucket}: HTTP ${created.status}`);
 
     // The sample app's login: every host's gateway knows the password's hash and shares a token key.
     const probePassword = options.probePassword ?? randomBytes(15).toString("base64url");
     const appSecrets = JSON.stringify({ passwordSha256: createHash("sha256").update(probePassword).digest("hex"), tokenKey: randomBytes(32).toString("hex") });
     for (const name of ["EC2 a", "EC2 b"]) {
-      const host = new SimulatedHost({ root, instanceId: newInstanceId(), name, mountPoint, binDir: BIN_DIR, s3Endpoint: s3Url, slowMs: timing.slowMs, clockSkewMs: clockSkewMs[name] ?? 0 });
+      const host = new SimulatedHost({ root, instanceId: newInstanceId(), name, mountPoint, binDir: BIN_DIR, s3Endpoint: s3Url, credentials, region, slowMs: timing.slowMs, clockSkewMs: clockSkewMs[name] ?? 0 });
       hosts.push(host);
       await host.startFrontServer();
       fs.writeFileSync(path.join(host.stateDir, "app.json"), appSecrets, { mode: 0o600 });
@@ -181,7 +197,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       workRoot: path.join(root, "hosts", "ssm-agent"),
       writeOutput: async (outputBucket, key, body) => {
         const url = `${s3Url}/${outputBucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
-        const response = await fetch(url, { method: "PUT", body });
+        const response = await s3("PUT", url, body);
         if (!response.ok) throw new Error(`PUT s3://${outputBucket}/${key}: HTTP ${response.status}`);
       },
     });
@@ -190,9 +206,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       operations: ssm.operations(),
       throttle: () => bucketLimiter,
       onThrottled: () => throttledResponses++,
+      credentials,
     });
     servers.push(ssmServer);
-    const logsServer = await startJsonService({ targetPrefix: "Logs_20140328", operations: logs.operations() });
+    const logsServer = await startJsonService({ targetPrefix: "Logs_20140328", operations: logs.operations(), credentials });
     servers.push(logsServer);
     const stsServer = await startSts({ account: SANDBOX_ACCOUNT_ID, arn: `arn:aws:iam::${SANDBOX_ACCOUNT_ID}:user/deckhand-sandbox`, userId: "AIDASANDBOXDECKHAND0" });
     servers.push(stsServer);
@@ -252,7 +269,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         throttle = validThrottle(value);
         bucketLimiter = throttle ? new TokenBucket(throttle.ratePerSecond, throttle.burst) : null;
       },
-    });
+    }, credentials);
     servers.push(control);
     endpoints.control = control.url;
 
@@ -266,6 +283,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       endpoints,
       targetGroupArn,
       seededBundleKey,
+      credentials,
       hosts: hosts.map((h) => ({ instanceId: h.instanceId, name: h.name, port: h.port, fsRoot: h.fsRoot })),
       repoDir,
       configPath,
@@ -277,8 +295,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         AWS_ENDPOINT_URL_STS: stsServer.url,
         AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: elbServer.url,
         AWS_REGION: region,
-        AWS_ACCESS_KEY_ID: "sandbox",
-        AWS_SECRET_ACCESS_KEY: "sandbox",
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         DECKHAND_CONFIG: configPath,
         DECKHAND_SANDBOX_CONTROL_URL: control.url,
         // The sandbox app's probe password, for the config's passwordEnv (never printed: see cli.ts).

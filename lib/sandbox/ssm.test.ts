@@ -11,7 +11,7 @@ import { DescribeLogStreamsCommand, FilterLogEventsCommand, GetLogEventsCommand 
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "./index";
-import { FAST_TIMING, runScript, sandboxClients, sleep, waitForInvocation } from "./testClients";
+import { controlFetch, FAST_TIMING, runScript, sandboxClients, sleep, waitForInvocation } from "./testClients";
 
 let sandbox: Sandbox;
 let clients: ReturnType<typeof sandboxClients>;
@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 const setFault = async (instanceId: string, fault: string, on: boolean) => {
-  const response = await fetch(`${sandbox.endpoints.control}/faults/${instanceId}`, { method: "PUT", body: JSON.stringify({ fault, on }) });
+  const response = await controlFetch(sandbox, `/faults/${instanceId}`, { method: "PUT", body: { fault, on } });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
 
@@ -238,7 +238,7 @@ describe("SSM Run Command", () => {
 
   it("throttles with ThrottlingException and the SDK's adaptive retries get through", async () => {
     const before = (await (await fetch(`${sandbox.endpoints.control}/state`)).json()) as { ssm: { throttledResponses: number } };
-    await fetch(`${sandbox.endpoints.control}/throttle`, { method: "PUT", body: JSON.stringify({ throttle: { ratePerSecond: 20, burst: 2 } }) });
+    await controlFetch(sandbox, "/throttle", { method: "PUT", body: { throttle: { ratePerSecond: 20, burst: 2 } } });
     try {
       const patient = new SSMClient({ ...clientsConfig(), maxAttempts: 10, retryMode: "adaptive" });
       const results = await Promise.all(Array.from({ length: 6 }, () => patient.send(new DescribeInstanceInformationCommand({}))));
@@ -249,7 +249,7 @@ describe("SSM Run Command", () => {
       const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => impatient.send(new DescribeInstanceInformationCommand({}))));
       expect(outcomes.some((o) => o.status === "rejected" && (o.reason as Error).name === "ThrottlingException")).toBe(true);
     } finally {
-      await fetch(`${sandbox.endpoints.control}/throttle`, { method: "PUT", body: JSON.stringify({ throttle: null }) });
+      await controlFetch(sandbox, "/throttle", { method: "PUT", body: { throttle: null } });
     }
   });
 
@@ -261,5 +261,5 @@ describe("SSM Run Command", () => {
 });
 
 function clientsConfig() {
-  return { region: sandbox.region, endpoint: sandbox.endpoints.ssm, credentials: { accessKeyId: "sandbox", secretAccessKey: "sandbox" } };
+  return { region: sandbox.region, endpoint: sandbox.endpoints.ssm, credentials: sandbox.credentials };
 }

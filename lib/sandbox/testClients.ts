@@ -4,18 +4,26 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient, type GetCommandInvocationCommandOutput } from "@aws-sdk/client-ssm";
 import type { Sandbox } from "./index";
+// Plain ESM shared with the host tools (typed by JSDoc).
+import { signedFetch } from "./tools/sigv4.mjs";
 
 // timeScale 0.002: an offline host's 30 s + 600 s delivery window lasts 1.26 s.
 export const FAST_TIMING = { pendingMs: 100, invisibleMs: 250, logFlushMs: 200, healthIntervalMs: 150, slowMs: 400, ingestionDelayMs: 300, timeScale: 0.002 };
 
 export function sandboxClients(sandbox: Sandbox, ssmConfig: { maxAttempts?: number; retryMode?: string } = {}) {
-  const base = { region: sandbox.region, credentials: { accessKeyId: "sandbox", secretAccessKey: "sandbox" } };
+  const base = { region: sandbox.region, credentials: sandbox.credentials };
   return {
     ssm: new SSMClient({ ...base, endpoint: sandbox.endpoints.ssm, ...ssmConfig }),
     s3: new S3Client({ ...base, endpoint: sandbox.endpoints.s3, forcePathStyle: true }),
     logs: new CloudWatchLogsClient({ ...base, endpoint: sandbox.endpoints.logs }),
     sts: new STSClient({ ...base, endpoint: sandbox.endpoints.sts }),
   };
+}
+
+/** A change through the sandbox's control API: signed with the sandbox's key, as it requires. */
+export function controlFetch(sandbox: Sandbox, pathname: string, init: { method: string; body?: unknown }): Promise<Response> {
+  const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+  return signedFetch(`${sandbox.endpoints.control}${pathname}`, { method: init.method, body, headers: { "content-type": "application/json" } }, { credentials: sandbox.credentials, region: sandbox.region, service: "sandbox" });
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,6 +2,7 @@ import "server-only";
 import type { z } from "zod";
 import { describeAwsError } from "../aws/errors";
 import { HTTP_STATUS, InvalidInputError, UserFacingError, type ProblemKind } from "../errors";
+import { ACTION_TOKEN_FIELD, TOKEN_REFUSAL, tokenMatches } from "../panel/guard";
 
 export type ActionError = { ok: false; kind: ProblemKind; error: string; fieldErrors?: Record<string, string> };
 export type ActionResult<T> = { ok: true; data: T } | ActionError;
@@ -18,11 +19,18 @@ export function userFacingMessage(error: unknown, context = ""): string {
 }
 
 /**
- * The one wrapper every server action goes through: validates input with zod, runs the handler,
+ * The one wrapper every server action goes through: checks the per-launch panel token the page
+ * sent with the input (components/panel-token.ts), validates input with zod, runs the handler,
  * and turns any failure into a typed, user-facing error with field errors next to their fields.
  */
 export async function runAction<S extends z.ZodType, T>(schema: S, input: unknown, handler: (input: z.infer<S>) => Promise<T>): Promise<ActionResult<T>> {
-  const parsed = schema.safeParse(input);
+  const token = input !== null && typeof input === "object" && Object.hasOwn(input, ACTION_TOKEN_FIELD) ? (input as Record<string, unknown>)[ACTION_TOKEN_FIELD] : undefined;
+  if (!tokenMatches(token)) {
+    console.error("[deckhand] refused a server action without the panel token");
+    return { ok: false, kind: "refused", error: TOKEN_REFUSAL };
+  }
+  const { [ACTION_TOKEN_FIELD]: _token, ...rest } = input as Record<string, unknown>;
+  const parsed = schema.safeParse(rest);
   if (!parsed.success) {
     const fieldErrors = Object.fromEntries(parsed.error.issues.map((issue) => [issue.path.join(".") || "input", issue.message]));
     return { ok: false, kind: "invalid", error: Object.entries(fieldErrors).map(([field, message]) => `${field}: ${message}`).join("; "), fieldErrors };

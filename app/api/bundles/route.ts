@@ -1,11 +1,14 @@
+import { InvalidInputError } from "@/lib/errors";
 import { jsonRoute } from "@/lib/server/action";
 import { loadBundles } from "@/lib/server/queries";
+import { parseBundlesQuery } from "@/lib/server/query-params";
 
 export const dynamic = "force-dynamic";
 
 export async function GET(request: Request) {
-  const url = new URL(request.url);
-  const environment = url.searchParams.get("environment") ?? "";
-  const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1);
-  return jsonRoute(() => loadBundles(environment, page, url.searchParams.get("refresh") === "1"), "listing bundles");
+  return jsonRoute(async () => {
+    const query = parseBundlesQuery(new URL(request.url).searchParams);
+    if (!query.ok) throw new InvalidInputError(query.error);
+    return loadBundles(query.value.environment, query.value.page, query.value.refresh);
+  }, "listing bundles");
 }

@@ -13,6 +13,12 @@ export const TRUNCATION_MARKER = "--output truncated--";
 /** The most of one stream Deckhand reads back from S3 and keeps (first part; the object stays in S3). */
 export const FULL_OUTPUT_CAP_BYTES = 4 * 1024 * 1024;
 
+/** Exit codes the host script uses for its own refusals before anything is extracted. */
+const SCRIPT_REFUSALS: Record<number, string> = {
+  3: "the bundle's sha256 did not match what Deckhand recorded: nothing was extracted (the object changed in S3, or the download was corrupted).",
+  4: "the archive holds a member Deckhand will not extract as root (absolute or .. path, escaping symlink, hard link, device, setuid): nothing was extracted — see the host's stderr for the member.",
+};
+
 /** Truncated by the marker, or at the cap in characters or bytes (multibyte output is cut well before 24,000 characters). */
 export function looksTruncated(text: string, limit: number): boolean {
   return text.includes(TRUNCATION_MARKER) || text.length >= limit || Buffer.byteLength(text, "utf8") >= limit - 100;
@@ -84,5 +90,6 @@ export async function finishHostRun(ctx: DeployContext, environment: Environment
   });
   // A pre-flight failure has its own exit code and one "PREFLIGHT:" line: the cause in plain words.
   const preflight = invocation.Status === "Failed" ? preflightFailure(invocation.ResponseCode ?? -1, stderr.text) : undefined;
-  return [preflight ? `${preflight.cause} (${preflight.detail}). ${preflight.fix} Nothing was changed on the host.` : null, stdout.note, stderr.note].filter((note): note is string => note !== null);
+  const refusal = invocation.Status === "Failed" ? SCRIPT_REFUSALS[invocation.ResponseCode ?? -1] : undefined;
+  return [preflight ? `${preflight.cause} (${preflight.detail}). ${preflight.fix} Nothing was changed on the host.` : (refusal ?? null), stdout.note, stderr.note].filter((note): note is string => note !== null);
 }
