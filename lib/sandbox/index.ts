@@ -166,7 +166,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   try {
     const fauxqsUrl = (await s3App.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
     // fauxqs ignores If-None-Match on writes; the proxy in front makes it as strict as S3 (fauxqs still checks signatures).
-    const s3Front = await startConditionalS3(fauxqsUrl);
+    const s3Front = await startConditionalS3(fauxqsUrl, { credentials, region });
     servers.push(s3Front);
     const s3Url = s3Front.url;
     const created = await s3("PUT", `${s3Url}/${bucket}`);

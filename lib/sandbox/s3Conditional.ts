@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { listenLoopback, type RunningServer } from "./awsJson";
+import { signedFetch } from "./tools/sigv4.mjs";
 
 function s3Error(res: http.ServerResponse, status: number, code: string, message: string, extra = ""): void {
   const requestId = randomUUID();
@@ -32,7 +33,7 @@ function objectPath(url: URL): { bucket: string; key: string } | undefined {
   return match ? { bucket: match[1]!, key: decodeURIComponent(match[2]!) } : undefined;
 }
 
-export async function startConditionalS3(upstreamUrl: string): Promise<RunningServer> {
+export async function startConditionalS3(upstreamUrl: string, signing: { credentials: { accessKeyId: string; secretAccessKey: string }; region: string }): Promise<RunningServer> {
   const upstream = new URL(upstreamUrl);
   // One conditional write per key at a time: the existence check and the write are one step, as on S3.
   const locks = new Map<string, Promise<void>>();
@@ -72,7 +73,8 @@ export async function startConditionalS3(upstreamUrl: string): Promise<RunningSe
 
   const exists = async (bucket: string, key: string): Promise<boolean> => {
     const url = `${upstream.origin}/${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
-    const response = await fetch(url, { method: "HEAD" });
+    // fauxqs checks signatures like S3: the front's own look-up is signed with the sandbox's key.
+    const response = await signedFetch(url, { method: "HEAD" }, { ...signing, service: "s3" });
     return response.ok;
   };
 
@@ -107,15 +109,14 @@ export async function startConditionalS3(upstreamUrl: string): Promise<RunningSe
     const isPut = req.method === "PUT" && !url.searchParams.has("partNumber") && !url.searchParams.has("uploadId") && !req.headers["x-amz-copy-source"];
     const isComplete = req.method === "POST" && url.searchParams.has("uploadId");
     if (!target || !conditional || !(isPut || isComplete)) return void forward(req, res);
-    // fauxqs would ignore the header anyway; strip it so nothing downstream half-honours it.
-    const { "if-none-match": _dropped, ...headers } = req.headers;
+    // The header stays: it is part of the request's signature, which fauxqs checks (and otherwise ignores it).
     void withKeyLock(`${target.bucket}/${target.key}`, async () => {
       if (await exists(target.bucket, target.key)) {
         req.resume();
         preconditionFailed(res, target.key);
         return;
       }
-      await forward(req, res, headers);
+      await forward(req, res);
     });
   });
   return listenLoopback(server);

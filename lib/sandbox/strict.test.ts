@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAULT_NAMES } from "./faults";
 import { startSandbox, type Sandbox } from "./index";
 import { TRUNCATED_SUFFIX, truncateOutput } from "./ssm";
-import { FAST_TIMING, runScript, sandboxClients, sleep, waitForInvocation } from "./testClients";
+import { controlFetch, FAST_TIMING, runScript, sandboxClients, sleep, waitForInvocation } from "./testClients";
 
 let sandbox: Sandbox;
 let clients: ReturnType<typeof sandboxClients>;
@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 async function withFault<T>(instanceId: string, fault: string, work: () => Promise<T>): Promise<T> {
-  const put = (on: boolean) => fetch(`${sandbox.endpoints.control}/faults/${instanceId}`, { method: "PUT", body: JSON.stringify({ fault, on }) });
+  const put = (on: boolean) => controlFetch(sandbox, `/faults/${instanceId}`, { method: "PUT", body: { fault, on } });
   expect((await put(true)).status).toBe(200);
   try {
     return await work();
