@@ -113,7 +113,7 @@ describe("hostile config values", () => {
     const config = parseConfig(validConfig(), FILE);
     for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty", "prototype"]) {
       cases++;
-      expect(() => environmentOf(config, name)).toThrow(/no such environment/);
+      expect(() => environmentOf(config, name)).toThrow(/No environment/);
     }
   });
 });
@@ -121,12 +121,15 @@ describe("hostile config values", () => {
 describe("hostile server-action inputs", () => {
   const valid: Record<string, Record<string, unknown>> = {
     startDeployAction: { environment: "prod", services: ["audit"], reviewScript: false },
-    confirmDeployAction: { deployId: "cm1abc" },
+    confirmDeployAction: { deployId: "cm1abc", scriptSha256: "a".repeat(64) },
     cancelDeployAction: { deployId: "cm1abc" },
+    resumeWatchingAction: { deployId: "cm1abc" },
+    rerunChecksAction: { deployId: "cm1abc" },
+    runRunbookAction: { environment: "prod", action: "docker-dns-fix", instanceId: "i-0123456789abcdef0" },
     retryFailedHostsAction: { deployId: "cm1abc" },
     setSandboxFaultAction: { instanceId: "i-0123456789abcdef0", fault: "slow", on: true },
     previewRedeployAction: { environment: "prod", bundleKey: "deployments/acp_audit_1.tar.gz", services: ["audit"], kind: "rollback" },
-    startRedeployAction: { environment: "prod", bundleKey: "deployments/acp_audit_1.tar.gz", services: ["audit"], kind: "rollback" },
+    startRedeployAction: { environment: "prod", bundleKey: "deployments/acp_audit_1.tar.gz", services: ["audit"], kind: "rollback", planSha256: "b".repeat(64) },
   };
   for (const [action, schema] of Object.entries(ACTION_SCHEMAS)) {
     it(`${action}: every hostile value in every field is refused naming the field, or inert`, () => {
@@ -164,7 +167,7 @@ describe("hostile server-action inputs", () => {
 
   it("runAction refuses a call without this launch's token, before validating or running anything", async () => {
     let ran = 0;
-    const schema = ACTION_SCHEMAS.confirmDeployAction;
+    const schema = ACTION_SCHEMAS.cancelDeployAction;
     const handler = async () => void ran++;
     const inputs: unknown[] = [
       { deployId: "cm1abc" },
