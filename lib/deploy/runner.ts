@@ -6,7 +6,10 @@ import { ConflictError } from "../errors";
 import type { DeployContext } from "./context";
 import { moveJob, type Job } from "./job";
 import { runJob, withLock } from "./jobs";
-import { statusWords, type DeployStatus } from "./status";
+import { isActiveStatus, statusWords, type DeployStatus } from "./status";
+import { notifyEnd } from "./summary";
+
+const isEndStatus = (status: DeployStatus) => !isActiveStatus(status);
 
 /** The message recorded for a failure: our own errors as written, AWS errors in plain words. */
 export function failureMessage(error: unknown, context = ""): string {
@@ -31,6 +34,7 @@ export async function runPhases(ctx: DeployContext, job: Job): Promise<void> {
     await recordFailure(ctx, job, error);
   } finally {
     await forgetPresignedUrl(ctx, job);
+    if (isEndStatus(job.status)) await notifyEnd(ctx.db, job.deployId).catch((error) => console.error(`[deckhand] deploy ${job.deployId}: notification failed:`, error));
     for (const work of job.afterEnd ?? []) await work().catch((error) => console.error(`[deckhand] deploy ${job.deployId}: after-end work failed:`, error));
   }
 }

@@ -13,6 +13,8 @@ export interface DeployTestbed {
   sandbox: Sandbox;
   db: Db;
   ctx: DeployContext;
+  /** The folder holding the history database (and its WAL), for tests that read the bytes on disk. */
+  dbDir: string;
   stop(): Promise<void>;
 }
 
@@ -20,12 +22,14 @@ export interface DeployTestbed {
 export async function startDeployTestbed(options: SandboxOptions = {}, pollIntervalMs = 250, liveTailGraceMs = 2000): Promise<DeployTestbed> {
   const sandbox = await startSandbox(options);
   Object.assign(process.env, sandbox.env);
-  const db = openDatabase(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-test-history-")), "history.db"));
+  const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-test-history-"));
+  const db = openDatabase(path.join(dbDir, "history.db"));
   const ctx = createDeployContext(await loadConfig(sandbox.configPath), db, { pollIntervalMs, liveTailGraceMs });
   return {
     sandbox,
     db,
     ctx,
+    dbDir,
     async stop() {
       await db.$disconnect();
       await sandbox.stop();
