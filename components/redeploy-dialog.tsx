@@ -157,7 +157,7 @@ function PreviewBody({ preview }: { preview: RedeployPreview }) {
           <>
             <dt className="text-slate-600">Replaces</dt>
             <dd>
-              <Link href={`/deploys/${preview.revertsDeployId}`} className="font-mono text-xs text-sky-700 hover:underline">
+              <Link href={`/deploys/${preview.revertsDeployId}`} className="font-mono text-xs break-all text-sky-800 hover:underline">
                 {preview.revertsDeployId}
               </Link>
             </dd>
