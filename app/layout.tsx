@@ -14,7 +14,7 @@ const navLink = "rounded px-1 text-sm text-slate-700 hover:text-slate-900 hover:
 export default function RootLayout({ children }: { children: React.ReactNode }) {
   return (
     <html lang="en">
-      <body className="min-h-screen overflow-x-hidden bg-slate-50 text-slate-900">
+      <body className="min-h-screen bg-slate-50 text-slate-900">
         <a href="#main" className="skip-link rounded-md bg-sky-800 px-3 py-2 text-sm font-semibold text-white shadow">
           Skip to main content
         </a>

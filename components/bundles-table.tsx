@@ -104,14 +104,14 @@ function EnvironmentBundles({ environment, allServices, hostCount }: { environme
         </div>
       )}
       <div className="flex flex-wrap items-center gap-3 text-sm">
-        <button type="button" disabled={data.page <= 1 || bundles.isFetching} onClick={() => setPage(data.page - 1)} className={pagerButton} aria-label="Previous page of bundles">
-          ← Prev
+        <button type="button" disabled={data.page <= 1 || bundles.isFetching} onClick={() => setPage(data.page - 1)} className={pagerButton}>
+          ← Prev<span className="sr-only"> page of bundles</span>
         </button>
         <span data-testid="bundles-pager" className="text-slate-700">
           page {data.page} of {pageCount} · {data.total} {data.total === 1 ? "bundle" : "bundles"}
         </span>
-        <button type="button" disabled={data.page >= pageCount || bundles.isFetching} onClick={() => setPage(data.page + 1)} className={pagerButton} aria-label="Next page of bundles">
-          Next →
+        <button type="button" disabled={data.page >= pageCount || bundles.isFetching} onClick={() => setPage(data.page + 1)} className={pagerButton} >
+          Next<span className="sr-only"> page of bundles</span> →
         </button>
         <button type="button" disabled={refreshing} onClick={refresh} className={`${pagerButton} ml-auto`} data-testid="bundles-refresh">
           {refreshing ? "Refreshing…" : "Refresh"}
@@ -216,7 +216,7 @@ export function BundlesTable({ rows, onDeploy }: { rows: BundleRowView[]; onDepl
                   <ul>
                     {[...row.liveOn].sort((a, b) => a.hostName.localeCompare(b.hostName)).map((host) => (
                       <li key={host.instanceId} title={host.instanceId}>
-                        {host.hostName} <span className="text-xs text-slate-700">({host.services.join(", ")})</span>
+                        {host.hostName} <span className="text-xs text-slate-700">({[...host.services].sort().join(", ")})</span>
                       </li>
                     ))}
                   </ul>

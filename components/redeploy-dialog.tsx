@@ -199,7 +199,7 @@ function PreviewBody({ preview }: { preview: RedeployPreview }) {
 
       <section>
         <h3 className="mb-1 text-sm font-medium">Host script (exactly as it would be sent through SSM)</h3>
-        <pre className="code-pane max-h-72 overflow-auto rounded p-3 font-mono text-xs whitespace-pre-wrap break-all" data-testid="redeploy-script">
+        <pre className="code-pane max-h-72 overflow-auto rounded p-3 font-mono text-xs whitespace-pre-wrap break-all" data-testid="redeploy-script" tabIndex={0} aria-label="Host script">
           {preview.script}
         </pre>
       </section>
