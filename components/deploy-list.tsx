@@ -28,7 +28,7 @@ export function DeployList({ deploys }: { deploys: DeploySummaryView[] }) {
             <td data-label="When" className="px-3 py-2">
               <Link
                 href={`/deploys/${deploy.id}`}
-                className="text-sky-800 underline-offset-2 hover:underline"
+                className="relative inline-block text-sky-800 underline-offset-2 hover:underline"
                 data-testid="deploy-link"
               >
                 <span className="sr-only">{`${kindWord[deploy.kind] ?? deploy.kind} of ${deploy.services.join(", ")}, `}</span>

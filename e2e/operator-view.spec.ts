@@ -160,6 +160,27 @@ test("a running deploy shows as a banner on every page and blocks Deploy; cancel
   }
 });
 
+test("a bundle whose deploy was cancelled before sending says it was uploaded, never sent", async ({ page }) => {
+  await page.goto("/");
+  await page.getByRole("checkbox", { name: /^ui\b/ }).check();
+  await page.getByRole("checkbox", { name: "Review the host script before it is sent" }).check();
+  await page.getByRole("button", { name: "Deploy", exact: true }).click();
+  await expect(page.getByTestId("deploy-status")).toHaveText("awaiting confirmation", { timeout: 60_000 });
+  const bundle = await fileNameIn(page);
+  await page.getByTestId("cancel-deploy").click();
+  const confirm = page.getByRole("dialog");
+  await expect(confirm).toContainText("Nothing has been sent yet");
+  await confirm.getByRole("button", { name: /^Cancel the deploy of ui/ }).click();
+  await expect(page.getByTestId("deploy-status")).toHaveText("cancelled");
+  await expect(page.getByTestId("after-stop")).toContainText("no host was touched");
+  await expect(page.getByTestId("phase-review")).toContainText("cancelled");
+
+  await page.getByRole("link", { name: "Bundles" }).click();
+  const row = page.getByTestId("bundle-row").filter({ hasText: bundle });
+  await expect(row.getByTestId("bundle-never-sent")).toHaveText("uploaded, never sent");
+  await expect(row.getByTestId("bundle-live-on")).toHaveText("nowhere");
+});
+
 test("a missing deploy id is not found at once; unknown routes too; every page has its own title", async ({ page }) => {
   const started = Date.now();
   const response = await page.goto("/deploys/no-such-deploy");
@@ -186,9 +207,9 @@ async function pagesToVisit(page: Page): Promise<string[]> {
   return ["/", "/bundles", "/history", href!, "/deploys/no-such-deploy", "/no/such/page"];
 }
 
-test("no page scrolls sideways at 390 px", async ({ page }) => {
+test("no page scrolls sideways at 390 px", async ({ page }, testInfo) => {
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const path of await pagesToVisit(page)) {
+  for (const [i, path] of (await pagesToVisit(page)).entries()) {
     await page.goto(path);
     await page.waitForLoadState("networkidle");
     await expect(page.locator("main")).not.toBeEmpty();
@@ -196,11 +217,12 @@ test("no page scrolls sideways at 390 px", async ({ page }) => {
     const width = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth, view: window.innerWidth }));
     expect(width.scroll, `${path} is ${width.scroll} px wide`).toBeLessThanOrEqual(width.view);
     expect(width.body, `${path} body is ${width.body} px wide`).toBeLessThanOrEqual(width.view);
+    await page.screenshot({ path: testInfo.outputPath(`390-${i}.png`), fullPage: true });
   }
 });
 
 for (const scheme of ["light", "dark"] as const) {
-  test(`accessibility scan of every page (${scheme}): no serious or critical violation`, async ({ page }) => {
+  test(`accessibility scan of every page (${scheme}): no serious or critical violation`, async ({ page }, testInfo) => {
     await page.emulateMedia({ colorScheme: scheme });
     const problems: string[] = [];
     for (const path of await pagesToVisit(page)) {
@@ -208,6 +230,7 @@ for (const scheme of ["light", "dark"] as const) {
       await page.waitForLoadState("networkidle");
       await page.waitForTimeout(300);
       const result = await new AxeBuilder({ page }).analyze();
+      await page.screenshot({ path: testInfo.outputPath(`${scheme}-${path.replace(/\W+/g, "_")}.png`), fullPage: true });
       for (const v of result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")) {
         problems.push(`${path}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join(" | ")}`);
       }
