@@ -166,7 +166,7 @@ function OutputPane({ lines, label, fileName, testId, finished }: { lines: Retur
             <span className="w-4 shrink-0 text-center text-[#fcd34d] select-none" title={GUTTER[line.stream]?.title} aria-hidden="true">
               {GUTTER[line.stream]?.mark ?? ""}
             </span>
-            <span className={`min-w-0 ${wrap ? "break-all whitespace-pre-wrap" : "whitespace-pre"} ${line.stream === "status" ? "text-[#7dd3fc]" : ""}`}>
+            <span className={`min-w-0 ${wrap ? "whitespace-pre-wrap [overflow-wrap:anywhere]" : "whitespace-pre"} ${line.stream === "status" ? "text-[#7dd3fc]" : ""}`}>
               {line.stream === "stderr" && <span className="sr-only">stderr: </span>}
               {line.stream === "status" ? `[${line.text}]` : line.text || " "}
             </span>

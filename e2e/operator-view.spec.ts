@@ -112,6 +112,19 @@ test("output comes in printed order, stderr marked not red, and the pane does no
     expect(colours.stderr).toBe(colours.stdout);
     expect(colours.mark).toBe("›");
     await expect(page.getByTestId("host-summaries")).toContainText("succeeded");
+
+    // Wrap toggle, download and copy of one host's output.
+    expect(await pane.locator('[data-stream] > span:last-child').first().evaluate((el) => getComputedStyle(el).whiteSpace)).toBe("pre-wrap");
+    await hostA.getByRole("checkbox", { name: "Wrap lines" }).uncheck();
+    expect(await pane.locator('[data-stream] > span:last-child').first().evaluate((el) => getComputedStyle(el).whiteSpace)).toBe("pre");
+    const [download] = await Promise.all([page.waitForEvent("download"), hostA.getByRole("button", { name: "Download output of EC2 a" }).click()]);
+    const saved = await download.path();
+    const text = (await import("node:fs")).readFileSync(saved!, "utf8");
+    expect(text).toMatch(/==> download [\s\S]*\[stderr\] .*audit\s+Built[\s\S]*==> done/);
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+    await hostA.getByRole("button", { name: "Copy output of EC2 a" }).click();
+    await expect(hostA.getByRole("status")).toHaveText("copied");
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(text);
   } finally {
     await setFault(page, "EC2 a", "slow", false);
   }
@@ -144,6 +157,7 @@ test("a running deploy shows as a banner on every page and blocks Deploy; cancel
     await confirm.getByRole("button", { name: "Cancel the deploy of gateway" }).click();
 
     await expect(page.getByTestId("deploy-status")).toHaveText("cancelled", { timeout: 60_000 });
+    await expect(page.getByTestId("deploy-announcer")).toContainText("Deploy of gateway to sandbox: cancelled. EC2 a: Cancelled. EC2 b: Cancelled.");
     const explain = page.getByTestId("after-stop");
     for (const host of ["EC2 a", "EC2 b"]) {
       const line = explain.locator("li").filter({ hasText: host });
@@ -157,6 +171,23 @@ test("a running deploy shows as a banner on every page and blocks Deploy; cancel
   } finally {
     await setFault(page, "EC2 a", "slow", false);
     await setFault(page, "EC2 b", "slow", false);
+  }
+});
+
+test("a hung host says when it times out and that it has been quiet; after cancel nothing changed on it", async ({ page }) => {
+  test.setTimeout(180_000);
+  await setFault(page, "EC2 a", "hang", true);
+  try {
+    await deploy(page, ["audit"], "running");
+    const hostA = page.locator('[data-testid^="host-panel-"]').filter({ hasText: "EC2 a" });
+    await expect(hostA.getByText(/times out at \d\d:\d\d:\d\d/)).toBeVisible();
+    await expect(hostA.getByText(/no output for (\d+ s|1 min)/)).toBeVisible({ timeout: 100_000 });
+    await page.getByTestId("cancel-deploy").click();
+    await page.getByRole("dialog").getByRole("button", { name: /^Cancel the deploy of audit/ }).click();
+    await expect(page.getByTestId("after-stop").locator("li").filter({ hasText: "EC2 a" })).toContainText(/last step reached download\. Stopped at download: nothing was extracted/, { timeout: 60_000 });
+    await expect(hostA.getByText(/times out at/)).toHaveCount(0);
+  } finally {
+    await setFault(page, "EC2 a", "hang", false);
   }
 });
 
