@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { hostLines, quietSeconds, summarizeHost } from "@/lib/deploy/output";
 import type { HostRunView } from "@/lib/deploy/views";
 import { formatDuration, formatTimeOfDay } from "./format";
@@ -71,7 +71,8 @@ export function HostSummaryLine({ run }: { run: HostRunView }) {
   );
 }
 
-function OutputPane({ lines, label, fileName, testId, finished }: { lines: ReturnType<typeof hostLines>; label: string; fileName: string; testId: string; finished: boolean }) {
+// Memoised: the panel re-renders every second for its clocks; the output only when new lines arrive.
+const OutputPane = memo(function OutputPane({ lines, label, fileName, testId, finished }: { lines: ReturnType<typeof hostLines>; label: string; fileName: string; testId: string; finished: boolean }) {
   const pane = useRef<HTMLDivElement>(null);
   const [wrap, setWrap] = useState(true);
   const [following, setFollowing] = useState(true);
@@ -180,4 +181,4 @@ function OutputPane({ lines, label, fileName, testId, finished }: { lines: Retur
       )}
     </div>
   );
-}
+});
