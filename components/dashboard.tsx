@@ -18,7 +18,12 @@ import { Time } from "./time";
 export function Dashboard() {
   const overview = useQuery({ queryKey: ["overview"], queryFn: () => fetchJson<OverviewView>("/api/overview"), refetchInterval: 3000 });
 
-  if (overview.isPending) return <p className="text-slate-500">Loading…</p>;
+  if (overview.isPending)
+    return (
+      <p role="status" className="text-slate-700">
+        Loading…
+      </p>
+    );
   if (overview.isError) return <ErrorBox title="Deckhand cannot load its overview" message={overview.error.message} />;
   const data = overview.data;
   if (data.configError) return <ErrorBox title="Configuration problem" message={data.configError} />;
@@ -32,7 +37,7 @@ export function Dashboard() {
       <section>
         <div className="mb-2 flex items-baseline justify-between">
           <h2 className="text-lg font-semibold">Recent deploys</h2>
-          <Link href="/history" className="text-sm text-sky-700 hover:underline">
+          <Link href="/history" className="text-sm text-sky-800 hover:underline">
             All history →
           </Link>
         </div>
@@ -46,7 +51,7 @@ export function ErrorBox({ title, message }: { title: string; message: string })
   return (
     <div role="alert" className="rounded-lg border border-red-300 bg-red-50 p-4 text-red-900">
       <p className="font-semibold">{title}</p>
-      <p className="mt-1 whitespace-pre-wrap font-mono text-sm">{message}</p>
+      <p className="mt-1 font-mono text-sm break-words whitespace-pre-wrap">{message}</p>
     </div>
   );
 }
@@ -56,7 +61,7 @@ function EnvironmentSection({ environment, services }: { environment: Environmen
     <section className="space-y-4" data-testid={`environment-${environment.name}`}>
       <div className="flex flex-wrap items-baseline gap-x-4 gap-y-1">
         <h1 className="text-2xl font-semibold">{environment.name}</h1>
-        <span className="text-sm text-slate-600">
+        <span className="min-w-0 text-sm break-all text-slate-700">
           {environment.region} · s3://{environment.bucket}/{environment.prefix} · output: {environment.liveOutput ? "live (CloudWatch Logs)" : "at the end (SSM inline)"}
           {environment.s3Output ? " + full copy in S3" : ""}
         </span>
@@ -71,8 +76,9 @@ function EnvironmentSection({ environment, services }: { environment: Environmen
 
 function HostTable({ environment }: { environment: EnvironmentView }) {
   return (
-    <table className="w-full overflow-hidden rounded-lg bg-white text-sm shadow-sm ring-1 ring-slate-200">
-      <thead className="bg-slate-100 text-left text-slate-600">
+    <table className="cards w-full overflow-hidden rounded-lg bg-white text-sm shadow-sm ring-1 ring-slate-200">
+      <caption className="sr-only">Hosts of {environment.name}</caption>
+      <thead className="bg-slate-100 text-left text-slate-700">
         <tr>
           <th className="px-3 py-2">Host</th>
           <th className="px-3 py-2">Instance</th>
@@ -84,19 +90,27 @@ function HostTable({ environment }: { environment: EnvironmentView }) {
       <tbody>
         {environment.hosts.map((host) => (
           <tr key={host.instanceId} className="border-t border-slate-100" data-testid={`host-row-${host.instanceId}`}>
-            <td className="px-3 py-2 font-medium">{host.name}</td>
-            <td className="px-3 py-2 font-mono text-xs">{host.instanceId}</td>
-            <td className="px-3 py-2">{host.ping ? <StatusBadge status={host.ping} /> : <span className="text-slate-400">unknown</span>}</td>
-            <td className="px-3 py-2">
+            <td data-label="Host" className="px-3 py-2 font-medium">
+              {host.name}
+            </td>
+            <td data-label="Instance" className="px-3 py-2 font-mono text-xs break-all">
+              {host.instanceId}
+            </td>
+            <td data-label="SSM agent" className="px-3 py-2">
+              {host.ping ? <StatusBadge status={host.ping} /> : <span className="text-slate-700">unknown</span>}
+            </td>
+            <td data-label="Last deploy" className="px-3 py-2">
               {host.last ? (
-                <Link href={`/deploys/${host.last.deployId}`} className="text-sky-700 hover:underline">
+                <Link href={`/deploys/${host.last.deployId}`} className="text-sky-800 hover:underline">
                   {host.last.label} · <Time iso={host.last.at} />
                 </Link>
               ) : (
-                <span className="text-slate-400">none recorded</span>
+                <span className="text-slate-700">none recorded</span>
               )}
             </td>
-            <td className="px-3 py-2">{host.last ? <StatusBadge status={host.last.status} /> : null}</td>
+            <td data-label="Status" className="px-3 py-2">
+              {host.last ? <StatusBadge status={host.last.status} /> : <span className="text-slate-700">—</span>}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -118,6 +132,8 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
   const byName = useMemo(() => Object.fromEntries(services.map((s) => [s.name, s])), [services]);
   const shape = chosen.length > 0 ? deployShape(byName, chosen) : null;
   const builds = chosen.map((name) => byName[name]).filter((s) => s.build);
+  const running = environment.activeDeploy ?? null;
+  const blocked = running ? `A ${running.kind} of ${running.services.join(", ")} is ${running.status.replace(/_/g, " ")} in ${environment.name}: one deploy at a time per environment.` : null;
 
   const toggle = (name: string) => setChosen((current) => (current.includes(name) ? current.filter((n) => n !== name) : [...current, name]));
   const deploy = () =>
@@ -133,12 +149,13 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
   return (
     <div className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
       <h2 className="mb-3 font-semibold">Deploy to {environment.name}</h2>
-      <fieldset className="flex flex-wrap gap-3" aria-label="Services" aria-invalid={Boolean(fieldErrors.services)} aria-describedby={fieldErrors.services ? "services-error" : undefined}>
+      <fieldset className="flex flex-wrap gap-3" aria-invalid={Boolean(fieldErrors.services)} aria-describedby={fieldErrors.services ? "services-error" : undefined}>
+        <legend className="sr-only">Services to deploy to {environment.name}</legend>
         {services.map((service) => (
-          <label key={service.name} className={`flex cursor-pointer items-center gap-2 rounded-md border px-3 py-2 text-sm ${chosen.includes(service.name) ? "border-sky-500 bg-sky-50" : "border-slate-200"}`}>
+          <label key={service.name} className={`flex max-w-full min-w-0 cursor-pointer flex-wrap items-center gap-2 rounded-md border px-3 py-2 text-sm ${chosen.includes(service.name) ? "border-sky-500 bg-sky-50" : "border-slate-300"}`}>
             <input type="checkbox" name="service" value={service.name} checked={chosen.includes(service.name)} onChange={() => toggle(service.name)} />
             <span className="font-medium">{service.name}</span>
-            <span className="font-mono text-xs text-slate-500">{service.paths.join(" ")}</span>
+            <span className="font-mono text-xs break-all text-slate-700">{service.paths.join(" ")}</span>
           </label>
         ))}
       </fieldset>
@@ -148,31 +165,33 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
         </p>
       )}
       {shape && (
-        <dl className="mt-4 grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm" data-testid="deploy-shape">
-          <dt className="text-slate-500">Shape</dt>
+        <dl className="mt-4 grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[max-content_minmax(0,1fr)]" data-testid="deploy-shape">
+          <dt className="text-slate-700">Shape</dt>
           <dd>{shape.kind} · bundle label <code>{shape.label}</code></dd>
-          <dt className="text-slate-500">Bundle carries</dt>
-          <dd className="font-mono text-xs">{shape.paths.join("  ")}</dd>
-          <dt className="text-slate-500">Replaced whole</dt>
-          <dd className="font-mono text-xs">{shape.replace.join("  ") || "—"}</dd>
-          <dt className="text-slate-500">Rebuilt on each host</dt>
-          <dd className="font-mono text-xs">{shape.composeServices.join("  ") || "—"} (the rest of the stack stays up)</dd>
-          <dt className="text-slate-500">Local build first</dt>
-          <dd className="font-mono text-xs">{builds.map((s) => s.build).join("; ") || "—"}</dd>
-          <dt className="text-slate-500">Hosts</dt>
+          <dt className="text-slate-700">Bundle carries</dt>
+          <dd className="font-mono text-xs break-all">{shape.paths.join("  ")}</dd>
+          <dt className="text-slate-700">Replaced whole</dt>
+          <dd className="font-mono text-xs break-all">{shape.replace.join("  ") || "—"}</dd>
+          <dt className="text-slate-700">Rebuilt on each host</dt>
+          <dd className="font-mono text-xs break-all">{shape.composeServices.join("  ") || "—"} (the rest of the stack stays up)</dd>
+          <dt className="text-slate-700">Local build first</dt>
+          <dd className="font-mono text-xs break-all">{builds.map((s) => s.build).join("; ") || "—"}</dd>
+          <dt className="text-slate-700">Hosts</dt>
           <dd>{environment.hosts.map((h) => h.name).join(", ")}</dd>
         </dl>
       )}
-      <div className="mt-4 flex items-center gap-4">
+      <div className="mt-4 flex flex-wrap items-center gap-4">
         <button
           type="button"
           onClick={deploy}
-          disabled={!shape || pending}
+          disabled={!shape || pending || Boolean(running)}
+          aria-describedby={blocked ? `deploy-blocked-${environment.name}` : undefined}
+          data-testid={`deploy-button-${environment.name}`}
           className="rounded-md bg-sky-700 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-sky-800 disabled:cursor-not-allowed disabled:bg-slate-300"
         >
           {pending ? "Starting…" : "Deploy"}
         </button>
-        <label className="flex items-center gap-2 text-sm text-slate-600">
+        <label className="flex items-center gap-2 text-sm text-slate-700">
           <input type="checkbox" checked={reviewScript} onChange={(e) => setReviewScript(e.target.checked)} />
           Review the host script before it is sent
         </label>
@@ -181,8 +200,16 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
           Skip hosts SSM sees offline (otherwise the deploy is refused)
         </label>
       </div>
+      {blocked && running && (
+        <p id={`deploy-blocked-${environment.name}`} className="mt-3 text-sm text-slate-800" data-testid={`deploy-blocked-${environment.name}`}>
+          Deploy is disabled: {blocked}{" "}
+          <Link href={`/deploys/${running.id}`} className="font-medium text-sky-800 underline">
+            Watch the running {running.kind}
+          </Link>
+        </p>
+      )}
       {error && (
-        <p role="alert" className="mt-3 whitespace-pre-wrap rounded bg-red-50 p-2 text-sm text-red-800">
+        <p role="alert" className="mt-3 rounded bg-red-50 p-2 text-sm break-words whitespace-pre-wrap text-red-900">
           {error}
         </p>
       )}

@@ -2,16 +2,21 @@
 
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { useEffect, useRef, useState, useTransition } from "react";
+import { useState, useTransition } from "react";
 import { cancelDeployAction, confirmDeployAction, resumeWatchingAction, retryFailedHostsAction } from "@/app/actions";
+import { hostLines, stepsOf, summarizeHost, whatIsLive } from "@/lib/deploy/output";
+import { deployPhases, secondsBetween, type PhaseView } from "@/lib/deploy/timeline";
 import { withToken } from "./panel-token";
 import type { DeployEventView, DeployView, HostRunView } from "@/lib/deploy/views";
 import { ErrorBox } from "./dashboard";
+import { Dialog } from "./dialog";
 import { fetchJson } from "./fetch-json";
 import { FileDiff } from "./file-diff";
-import { formatBytes } from "./format";
-import { StatusBadge } from "./status-badge";
-import { Time } from "./time";
+import { bundleFileName, formatBytes, formatDuration } from "./format";
+import { HostPanel, HostSummaryLine } from "./host-output";
+import { RedeployDialog, type RedeployTarget } from "./redeploy-dialog";
+import { StatusBadge, statusLabel } from "./status-badge";
+import { Elapsed, Time, useNow } from "./time";
 
 /** One deploy, live while it runs (polled every second) and the same page for review later. */
 export function DeployViewPage({ id }: { id: string }) {
@@ -20,36 +25,61 @@ export function DeployViewPage({ id }: { id: string }) {
     queryFn: () => fetchJson<DeployView>(`/api/deploys/${encodeURIComponent(id)}`),
     // Re-evaluated after every fetch: a retry makes a finished deploy active again and polling resumes.
     refetchInterval: (q) => (q.state.data && !q.state.data.active ? false : 1000),
+    retry: (count, error) => !/No such deploy/.test(error.message) && count < 3,
   });
-  if (query.isPending) return <p className="text-slate-500">Loading deploy…</p>;
+  if (query.isPending)
+    return (
+      <p role="status" className="text-slate-700">
+        Loading deploy…
+      </p>
+    );
   if (query.isError) return <ErrorBox title={`Deploy ${id}`} message={query.error.message} />;
   return <DeployDetail deploy={query.data} />;
 }
 
 const kindTitle: Record<string, string> = { deploy: "Deploy", rollback: "Rollback", redeploy: "Redeploy" };
+/** Host statuses after which the host may be half-way: the page explains what is live. */
+const STOPPED_HOST = new Set(["Cancelled", "Cancelling", "TimedOut", "Failed", "Terminated"]);
 
 function DeployDetail({ deploy }: { deploy: DeployView }) {
+  const [target, setTarget] = useState<RedeployTarget | null>(null);
   const latestAttempt = new Map<string, HostRunView>();
   for (const run of deploy.hostRuns) latestAttempt.set(run.instanceId, run);
+  const current = [...latestAttempt.values()];
   const earlier = deploy.hostRuns.filter((run) => latestAttempt.get(run.instanceId) !== run);
+  const title = `${kindTitle[deploy.kind] ?? deploy.kind} of ${deploy.services.join(", ")} to ${deploy.environment}`;
+  const stoppedHosts = current.filter((run) => STOPPED_HOST.has(run.status) && run.status !== "Failed");
+  const explain = deploy.status === "cancelled" || deploy.status === "lost_contact" || stoppedHosts.length > 0;
 
   return (
-    <div className="space-y-6" data-testid="deploy-view" data-deploy-status={deploy.status}>
+    <div className="min-w-0 space-y-6" data-testid="deploy-view" data-deploy-status={deploy.status}>
+      <p className="sr-only" aria-live="polite" data-testid="deploy-announcer">
+        {`${title}: ${statusLabel(deploy.status)}. ${current.map((run) => `${run.hostName}: ${statusLabel(run.status)}.`).join(" ")}`}
+      </p>
       <header className="space-y-2">
         <div className="flex flex-wrap items-center gap-3">
-          <h1 className="text-2xl font-semibold">
-            {kindTitle[deploy.kind] ?? deploy.kind} of {deploy.services.join(", ")} to {deploy.environment}
-          </h1>
+          <h1 className="min-w-0 text-2xl font-semibold break-words">{title}</h1>
           <StatusBadge status={deploy.status} testId="deploy-status" />
+          <span className="text-sm text-slate-700" data-testid="deploy-elapsed">
+            {deploy.active ? (
+              <>
+                elapsed <Elapsed from={deploy.createdAt} to={null} clock />
+              </>
+            ) : deploy.finishedAt ? (
+              <>
+                took <Elapsed from={deploy.createdAt} to={deploy.finishedAt} />
+              </>
+            ) : null}
+          </span>
           <DeployActions deploy={deploy} />
         </div>
         {deploy.kind !== "deploy" && (
-          <p className="text-sm text-slate-700" data-testid="deploy-kind">
-            <span className="rounded bg-violet-100 px-1.5 py-0.5 text-xs font-medium text-violet-800">{deploy.kind}</span>{" "}
+          <p className="text-sm text-slate-800" data-testid="deploy-kind">
+            <span className="rounded bg-violet-100 px-1.5 py-0.5 text-xs font-medium text-violet-900">{deploy.kind}</span>{" "}
             {deploy.revertsDeployId ? (
               <>
                 {deploy.kind} of{" "}
-                <Link href={`/deploys/${deploy.revertsDeployId}`} className="font-mono text-xs text-sky-700 hover:underline" data-testid="reverts-link">
+                <Link href={`/deploys/${deploy.revertsDeployId}`} className="font-mono text-xs break-all text-sky-800 hover:underline" data-testid="reverts-link">
                   {deploy.revertsDeployId}
                 </Link>
               </>
@@ -58,19 +88,19 @@ function DeployDetail({ deploy }: { deploy: DeployView }) {
             )}
           </p>
         )}
-        <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-0.5 text-sm text-slate-700">
-          <dt className="text-slate-500">Id</dt>
-          <dd className="font-mono text-xs">{deploy.id}</dd>
-          <dt className="text-slate-500">Bundle</dt>
-          <dd className="font-mono text-xs" data-testid="bundle-key">
+        <dl className="grid grid-cols-[max-content_minmax(0,1fr)] gap-x-4 gap-y-0.5 text-sm text-slate-800">
+          <dt className="text-slate-700">Id</dt>
+          <dd className="font-mono text-xs break-all">{deploy.id}</dd>
+          <dt className="text-slate-700">Bundle</dt>
+          <dd className="font-mono text-xs break-all" data-testid="bundle-key">
             s3://{deploy.bundleBucket}/{deploy.bundleKey}
             {deploy.bundleSize !== null && ` · ${formatBytes(deploy.bundleSize)}`}
           </dd>
-          <dt className="text-slate-500">sha256</dt>
-          <dd className="font-mono text-xs">{deploy.bundleSha256 ?? "—"}</dd>
-          <dt className="text-slate-500">Source</dt>
-          <dd className="font-mono text-xs">{deploy.gitSha ?? "not a git repo"}</dd>
-          <dt className="text-slate-500">By</dt>
+          <dt className="text-slate-700">sha256</dt>
+          <dd className="font-mono text-xs break-all">{deploy.bundleSha256 ?? "—"}</dd>
+          <dt className="text-slate-700">Source</dt>
+          <dd className="font-mono text-xs break-all">{deploy.gitSha ?? "not a git repo"}</dd>
+          <dt className="text-slate-700">By</dt>
           <dd>
             {deploy.createdBy} · <Time iso={deploy.createdAt} />
             {deploy.finishedAt && (
@@ -81,22 +111,27 @@ function DeployDetail({ deploy }: { deploy: DeployView }) {
           </dd>
           {deploy.commandId && (
             <>
-              <dt className="text-slate-500">SSM command</dt>
-              <dd className="font-mono text-xs">
+              <dt className="text-slate-700">SSM command</dt>
+              <dd className="font-mono text-xs break-all">
                 {deploy.commandId} (attempt {deploy.attempt})
               </dd>
+            </>
+          )}
+          {deploy.liveOutput === false && (
+            <>
+              <dt className="text-slate-700">Output</dt>
+              <dd>this environment shows host output when each host ends (no CloudWatch Logs group configured)</dd>
             </>
           )}
         </dl>
       </header>
 
+      <Stepper deploy={deploy} />
       {deploy.error && <ErrorBox title="The deploy stopped" message={deploy.error} />}
-      <LocalProgress deploy={deploy} />
+      {deploy.kind === "deploy" && <LocalProgress deploy={deploy} />}
 
       {deploy.status === "awaiting_confirmation" && (
-        <p className="rounded-md bg-violet-50 p-3 text-sm text-violet-900 ring-1 ring-violet-200">
-          The bundle is in S3. Read the script below, then send it to the hosts.
-        </p>
+        <p className="rounded-md bg-violet-50 p-3 text-sm text-violet-900 ring-1 ring-violet-200">The bundle is in S3. Read the script below, then send it to the hosts.</p>
       )}
       {deploy.pendingDiff && (
         <section className="rounded-lg bg-white p-3 shadow-sm ring-1 ring-slate-200">
@@ -106,43 +141,150 @@ function DeployDetail({ deploy }: { deploy: DeployView }) {
       )}
       <ScriptViewer script={deploy.script} open={deploy.status === "awaiting_confirmation"} />
 
-      {latestAttempt.size > 0 && (
-        <section className="grid gap-4 lg:grid-cols-2" data-testid="current-attempts">
-          {[...latestAttempt.values()].map((run) => (
-            <HostPanel key={run.id} run={run} />
-          ))}
+      {current.length > 0 && (
+        <section aria-labelledby="hosts-heading" className="space-y-3">
+          <h2 id="hosts-heading" className="text-lg font-semibold">
+            Hosts
+          </h2>
+          <ul className="space-y-1 rounded-lg bg-white p-3 text-sm shadow-sm ring-1 ring-slate-200" data-testid="host-summaries">
+            {current.map((run) => (
+              <HostSummaryLine key={run.id} run={run} />
+            ))}
+          </ul>
+          {explain && <AfterStop deploy={deploy} runs={current} onAction={setTarget} />}
+          <div className="grid min-w-0 gap-4 lg:grid-cols-2" data-testid="current-attempts">
+            {current.map((run) => (
+              <HostPanel key={run.id} run={run} deployId={deploy.id} executionTimeoutSeconds={deploy.executionTimeoutSeconds} />
+            ))}
+          </div>
         </section>
+      )}
+      {deploy.status === "cancelled" && current.length === 0 && (
+        <p className="rounded-md bg-slate-100 p-3 text-sm text-slate-800" data-testid="after-stop">
+          Cancelled before anything was sent: no host was touched, what was live still runs.
+        </p>
       )}
       {earlier.length > 0 && (
         <details className="rounded-lg bg-white p-3 ring-1 ring-slate-200">
           <summary className="cursor-pointer text-sm font-medium">Earlier attempts ({earlier.length})</summary>
-          <div className="mt-3 grid gap-4 lg:grid-cols-2">
+          <div className="mt-3 grid min-w-0 gap-4 lg:grid-cols-2">
             {earlier.map((run) => (
-              <HostPanel key={run.id} run={run} />
+              <HostPanel key={run.id} run={run} deployId={deploy.id} executionTimeoutSeconds={null} />
             ))}
           </div>
         </details>
       )}
       <EventLog events={deploy.events} />
+      {target && <RedeployDialog target={target} onClose={() => setTarget(null)} />}
     </div>
+  );
+}
+
+/** After a cancel or a timeout: per host, the last step reached and what that means for what is live. */
+function AfterStop({ deploy, runs, onAction }: { deploy: DeployView; runs: HostRunView[]; onAction: (target: RedeployTarget) => void }) {
+  const fileName = bundleFileName(deploy.bundleKey);
+  const rollbackKeys = [...new Set(deploy.rollbackTo.map((r) => r.bundleKey))];
+  return (
+    <section className="space-y-2 rounded-lg border border-amber-300 bg-amber-50 p-3 text-sm text-amber-950" data-testid="after-stop" aria-labelledby="after-stop-heading">
+      <h3 id="after-stop-heading" className="font-semibold">
+        What is live now
+      </h3>
+      <ul className="space-y-1">
+        {runs.map((run) => {
+          const summary = summarizeHost(run);
+          const steps = stepsOf(hostLines(run));
+          const meaning = run.status === "Success" ? "Every step finished: this host runs the new bundle." : run.status === "Undeliverable" || run.responseCode === -1 ? "The command never started: nothing on the host changed." : whatIsLive(steps);
+          return (
+            <li key={run.id} data-testid={`after-stop-${run.instanceId}`}>
+              <span className="font-semibold">{run.hostName}</span>: last step reached <strong>{summary.step?.name ?? "none"}</strong>. {meaning}
+            </li>
+          );
+        })}
+      </ul>
+      <div className="flex flex-wrap gap-2 pt-1">
+        <button
+          type="button"
+          className="rounded-md bg-sky-700 px-3 py-1.5 text-sm font-semibold text-white hover:bg-sky-800"
+          onClick={() => onAction({ environment: deploy.environment, bundleKey: deploy.bundleKey, kind: "redeploy", initialServices: deploy.services, choices: deploy.services })}
+        >
+          Redeploy {deploy.services.join(", ")} from {fileName}
+        </button>
+        {rollbackKeys.map((key) => {
+          const services = deploy.rollbackTo.filter((r) => r.bundleKey === key).map((r) => r.service);
+          return (
+            <button
+              key={key}
+              type="button"
+              className="rounded-md border border-sky-700 px-3 py-1.5 text-sm font-semibold text-sky-900 hover:bg-sky-100"
+              onClick={() => onAction({ environment: deploy.environment, bundleKey: key, kind: "rollback", initialServices: services, choices: services })}
+            >
+              Roll back {services.join(", ")} to {bundleFileName(key)}
+            </button>
+          );
+        })}
+      </div>
+    </section>
+  );
+}
+
+const STATE_MARK: Record<PhaseView["state"], string> = { done: "✓", running: "⏵", skipped: "–", failed: "✕", stopped: "■", pending: "○" };
+const STATE_CLASS: Record<PhaseView["state"], string> = {
+  done: "bg-emerald-50 text-emerald-900 ring-emerald-300",
+  running: "bg-sky-100 text-sky-950 ring-sky-400",
+  skipped: "bg-slate-100 text-slate-800 ring-slate-300 border-dashed",
+  failed: "bg-red-50 text-red-900 ring-red-300",
+  stopped: "bg-amber-50 text-amber-950 ring-amber-300",
+  pending: "bg-white text-slate-800 ring-slate-300",
+};
+
+/** The phases this deploy really has, each with its state in words and its duration. */
+function Stepper({ deploy }: { deploy: DeployView }) {
+  const now = useNow(deploy.active);
+  const phases = deployPhases(deploy);
+  return (
+    <nav aria-label="Deploy phases">
+      <ol className="flex flex-wrap gap-2 text-sm" data-testid="stepper">
+        {phases.map((phase) => {
+          const seconds = secondsBetween(phase.startedAt, phase.endedAt, now);
+          return (
+            <li
+              key={phase.key}
+              data-testid={`phase-${phase.key}`}
+              data-state={phase.state}
+              aria-current={phase.state === "running" ? "step" : undefined}
+              className={`flex items-center gap-1.5 rounded-full px-3 py-1 ring-1 ring-inset ${STATE_CLASS[phase.state]}`}
+            >
+              <span aria-hidden="true">{STATE_MARK[phase.state]}</span>
+              <span className="font-medium">{phase.label}</span>
+              <span>· {phase.stateText}</span>
+              {seconds !== null && (phase.state === "done" || phase.state === "running" || phase.state === "failed" || phase.state === "stopped") && <span className="tabular-nums">· {formatDuration(seconds, true)}</span>}
+            </li>
+          );
+        })}
+      </ol>
+    </nav>
   );
 }
 
 function DeployActions({ deploy }: { deploy: DeployView }) {
   const queryClient = useQueryClient();
   const [error, setError] = useState<string | null>(null);
+  const [confirmCancel, setConfirmCancel] = useState(false);
   const [pending, startTransition] = useTransition();
-  const act = (action: (input: { deployId: string; scriptSha256: string }) => Promise<{ ok: true } | { ok: false; error: string }>) =>
+  const act = (action: (input: { deployId: string; scriptSha256: string }) => Promise<{ ok: true } | { ok: false; error: string }>, after?: () => void) =>
     startTransition(async () => {
       // Confirming sends the sha256 of the script shown here: the server refuses if it changed.
       const result = await action(withToken({ deployId: deploy.id, scriptSha256: deploy.scriptSha256 }));
       setError(result.ok ? null : result.error);
+      after?.();
       await queryClient.invalidateQueries({ queryKey: ["deploy", deploy.id] });
     });
   const canCancel = ["queued", "building", "uploading", "awaiting_confirmation", "running", "lost_contact"].includes(deploy.status);
   const canRetry = ["failed", "partially_failed", "cancelled", "lost_contact"].includes(deploy.status) && deploy.commandId !== null;
+  const what = `${deploy.kind} of ${deploy.services.join(", ")}`;
+  const openHosts = deploy.hostRuns.filter((r) => r.finishedAt === null).map((r) => r.hostName);
   return (
-    <div className="flex items-center gap-2">
+    <div className="flex flex-wrap items-center gap-2">
       {deploy.status === "awaiting_confirmation" && (
         <button type="button" disabled={pending} onClick={() => act(confirmDeployAction)} className="rounded-md bg-sky-700 px-3 py-1.5 text-sm font-semibold text-white hover:bg-sky-800 disabled:bg-slate-300">
           Send to hosts
@@ -166,12 +308,41 @@ function DeployActions({ deploy }: { deploy: DeployView }) {
         </button>
       )}
       {canCancel && (
-        <button type="button" disabled={pending} onClick={() => act(cancelDeployAction)} className="rounded-md border border-red-300 px-3 py-1.5 text-sm font-semibold text-red-700 hover:bg-red-50 disabled:opacity-50">
-          Cancel
+        <button
+          type="button"
+          disabled={pending}
+          onClick={() => setConfirmCancel(true)}
+          data-testid="cancel-deploy"
+          className="rounded-md border border-red-400 px-3 py-1.5 text-sm font-semibold text-red-800 hover:bg-red-50 disabled:opacity-50"
+        >
+          Cancel<span className="sr-only"> the {what}</span>
         </button>
       )}
+      {confirmCancel && (
+        <Dialog title={`Cancel the ${what}?`} onClose={() => setConfirmCancel(false)} busy={pending} testId="cancel-dialog">
+          <p className="text-sm text-slate-800">
+            {deploy.status === "awaiting_confirmation"
+              ? "Nothing has been sent yet: no host is touched. The bundle stays in S3."
+              : `SSM stops the script on ${openHosts.join(", ") || "the hosts still running"} where it is. A host may be left half-way (files replaced, image built, container not recreated): this page will say, per host, what is live afterwards.`}
+          </p>
+          <div className="flex flex-wrap justify-end gap-2">
+            <button type="button" data-autofocus onClick={() => setConfirmCancel(false)} disabled={pending} className="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-50">
+              Keep it running
+            </button>
+            <button
+              type="button"
+              disabled={pending}
+              data-testid="confirm-cancel"
+              onClick={() => act(cancelDeployAction, () => setConfirmCancel(false))}
+              className="rounded-md bg-red-700 px-3 py-1.5 text-sm font-semibold text-white hover:bg-red-800 disabled:opacity-50"
+            >
+              {pending ? "Cancelling…" : `Cancel the ${what}`}
+            </button>
+          </div>
+        </Dialog>
+      )}
       {error && (
-        <span role="alert" className="text-sm text-red-700">
+        <span role="alert" className="text-sm text-red-800">
           {error}
         </span>
       )}
@@ -179,46 +350,34 @@ function DeployActions({ deploy }: { deploy: DeployView }) {
   );
 }
 
-const PHASES = [
-  { key: "build", label: "Build" },
-  { key: "upload", label: "Pack & upload" },
-  { key: "send", label: "Send (SSM)" },
-];
-
-/** Build output and pack → upload progress on the laptop side. */
+/** Build output and pack → upload progress on the laptop side (a fresh deploy only). */
 function LocalProgress({ deploy }: { deploy: DeployView }) {
   const buildLines = deploy.events.filter((e) => e.phase === "build");
   const uploads = deploy.events.filter((e) => e.phase === "upload" && e.bytes !== null);
   const lastUpload = uploads.at(-1);
   const packed = deploy.events.find((e) => e.phase === "pack");
   const uploaded = Boolean(deploy.bundleSha256);
-  const sent = deploy.events.some((e) => e.phase === "send");
-  const reached = { build: buildLines.length > 0, upload: uploads.length > 0 || uploaded, send: sent };
   // While streaming, the compressed size is unknown: the uncompressed size is the upper bound.
   const fraction = uploaded ? 1 : lastUpload?.bytes && packed?.total ? Math.min(0.95, lastUpload.bytes / packed.total) : 0;
+  const progressText = uploaded ? `done · ${formatBytes(deploy.bundleSize ?? 0)}` : lastUpload ? `${formatBytes(lastUpload.bytes ?? 0)} sent` : packed ? "starting" : deploy.active ? "not yet" : "not reached";
 
   return (
     <section className="space-y-3 rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
-      <ol className="flex flex-wrap gap-2 text-sm">
-        {PHASES.map((phase) => (
-          <li key={phase.key} className={`rounded-full px-3 py-1 ${reached[phase.key as keyof typeof reached] ? "bg-sky-100 text-sky-900" : "bg-slate-100 text-slate-400"}`}>
-            {phase.label}
-          </li>
-        ))}
-      </ol>
       <div>
-        <div className="mb-1 flex justify-between text-xs text-slate-600">
+        <div className="mb-1 flex flex-wrap justify-between gap-2 text-xs text-slate-800">
           <span>Upload {packed ? `· ${packed.message}` : ""}</span>
-          <span data-testid="upload-progress">{uploaded ? `done · ${formatBytes(deploy.bundleSize ?? 0)}` : lastUpload ? `${formatBytes(lastUpload.bytes ?? 0)} sent` : "waiting"}</span>
+          <span data-testid="upload-progress">{progressText}</span>
         </div>
-        <div className="h-2 overflow-hidden rounded bg-slate-100">
+        <div className="h-2 overflow-hidden rounded bg-slate-200" role="progressbar" aria-label="Upload" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(fraction * 100)}>
           <div className="h-full bg-sky-600 transition-all" style={{ width: `${Math.round(fraction * 100)}%` }} />
         </div>
       </div>
       {buildLines.length > 0 && (
         <details open={deploy.status === "building"}>
           <summary className="cursor-pointer text-sm font-medium">Local build output ({buildLines.length} lines)</summary>
-          <pre className="mt-2 max-h-64 overflow-auto rounded bg-slate-900 p-3 text-xs text-slate-100">{buildLines.map((line) => line.message).join("\n")}</pre>
+          <pre className="code-pane mt-2 max-h-64 overflow-auto rounded p-3 text-xs break-all whitespace-pre-wrap" tabIndex={0}>
+            {buildLines.map((line) => line.message).join("\n")}
+          </pre>
         </details>
       )}
     </section>
@@ -230,63 +389,11 @@ function ScriptViewer({ script, open }: { script: string; open: boolean }) {
   return (
     <details open={open} className="rounded-lg bg-white p-3 shadow-sm ring-1 ring-slate-200">
       <summary className="cursor-pointer text-sm font-medium">Host script (exactly as sent through SSM)</summary>
-      <pre className="mt-2 max-h-96 overflow-auto rounded bg-slate-900 p-3 font-mono text-xs text-slate-100" data-testid="host-script">
+      <pre className="code-pane mt-2 max-h-96 overflow-auto rounded p-3 font-mono text-xs break-all whitespace-pre-wrap" data-testid="host-script" tabIndex={0}>
         {script}
       </pre>
     </details>
   );
-}
-
-const streamColour: Record<string, string> = { stdout: "text-slate-100", stderr: "text-red-300", status: "text-sky-300" };
-
-function HostPanel({ run }: { run: HostRunView }) {
-  const finished = run.finishedAt !== null;
-  const outputRef = useRef<HTMLPreElement>(null);
-  const lines: { key: string; stream: string; text: string }[] = finished
-    ? [
-        ...run.live.filter((c) => c.stream === "status").map((c) => ({ key: `s${c.id}`, stream: "status", text: `[${c.text}]` })),
-        ...splitLines(run.stdout).map((text, i) => ({ key: `o${i}`, stream: "stdout", text })),
-        ...splitLines(run.stderr).map((text, i) => ({ key: `e${i}`, stream: "stderr", text })),
-      ]
-    : run.live.flatMap((c) => splitLines(c.text).map((text, i) => ({ key: `${c.id}-${i}`, stream: c.stream, text: c.stream === "status" ? `[${text}]` : text })));
-
-  useEffect(() => {
-    const element = outputRef.current;
-    if (element) element.scrollTop = element.scrollHeight; // follow the output as it arrives
-  }, [lines.length]);
-
-  return (
-    <article className="flex flex-col rounded-lg bg-white shadow-sm ring-1 ring-slate-200" data-testid={`host-panel-${run.instanceId}`} data-host-status={run.status}>
-      <div className="flex flex-wrap items-center gap-2 border-b border-slate-100 px-3 py-2">
-        <span className="font-semibold">{run.hostName}</span>
-        <span className="font-mono text-xs text-slate-500">{run.instanceId}</span>
-        {run.attempt > 1 && <span className="text-xs text-slate-500">attempt {run.attempt}</span>}
-        <span className="ml-auto flex items-center gap-2">
-          {run.responseCode !== null && <span className="font-mono text-xs">exit {run.responseCode}</span>}
-          <StatusBadge status={run.status} testId={`host-status-${run.instanceId}`} />
-        </span>
-      </div>
-      {run.statusDetails && run.statusDetails !== run.status && <p className="px-3 pt-1 text-xs text-slate-500">{run.statusDetails}</p>}
-      <pre ref={outputRef} className="m-3 h-72 overflow-auto rounded bg-slate-900 p-3 font-mono text-xs leading-relaxed" data-testid={`host-output-${run.instanceId}`}>
-        {lines.length === 0 ? <span className="text-slate-500">{finished ? "(no output)" : "waiting for output…"}</span> : null}
-        {lines.map((line) => (
-          <div key={line.key} className={streamColour[line.stream] ?? "text-slate-100"}>
-            {line.text || " "}
-          </div>
-        ))}
-      </pre>
-      {(run.stdoutTruncated || run.stderrTruncated) && (
-        <p className="px-3 pb-2 text-xs text-amber-700">
-          SSM truncated this output ({[run.stdoutTruncated && "stdout at 24,000", run.stderrTruncated && "stderr at 8,000"].filter(Boolean).join(", ")} characters). Enable an S3 output prefix for the full text.
-        </p>
-      )}
-    </article>
-  );
-}
-
-function splitLines(text: string): string[] {
-  if (!text) return [];
-  return text.replace(/\n$/, "").split("\n");
 }
 
 function EventLog({ events }: { events: DeployEventView[] }) {
@@ -295,15 +402,15 @@ function EventLog({ events }: { events: DeployEventView[] }) {
   return (
     <details className="rounded-lg bg-white p-3 shadow-sm ring-1 ring-slate-200">
       <summary className="cursor-pointer text-sm font-medium">Event log ({shown.length})</summary>
-      <ul className="mt-2 space-y-0.5 font-mono text-xs">
+      <ul className="mt-2 space-y-0.5 font-mono text-xs break-words">
         {shown.map((event) => (
-          <li key={event.id} className={event.phase === "error" || event.phase === "watch" ? "text-red-700" : "text-slate-700"}>
-            <Time iso={event.at} /> [{event.phase}] {event.message}
+          <li key={event.id} className={event.phase === "error" || event.phase === "watch" ? "text-red-800" : "text-slate-800"}>
+            <Time iso={event.at} timeOnly /> [{event.phase}] {event.message}
           </li>
         ))}
       </ul>
       <p className="mt-2 text-xs">
-        <Link href="/history" className="text-sky-700 hover:underline">
+        <Link href="/history" className="text-sky-800 hover:underline">
           ← History
         </Link>
       </p>

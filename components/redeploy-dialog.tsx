@@ -3,9 +3,10 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useEffect, useId, useState, useTransition } from "react";
+import { useState, useTransition } from "react";
 import { previewRedeployAction, startRedeployAction } from "@/app/actions";
 import { withToken } from "./panel-token";
+import { Dialog } from "./dialog";
 import { FileDiff } from "./file-diff";
 import { bundleFileName, formatDuration } from "./format";
 
@@ -21,6 +22,8 @@ export interface RedeployTarget {
   initialServices: string[];
   /** Services the operator may tick. One fixed service (a rollback) shows no checkboxes. */
   choices: string[];
+  /** A redeploy to a newer bundle than the one live (after a rollback) is a roll forward. */
+  forward?: boolean;
 }
 
 /**
@@ -29,7 +32,6 @@ export interface RedeployTarget {
  */
 export function RedeployDialog({ target, onClose }: { target: RedeployTarget; onClose: () => void }) {
   const router = useRouter();
-  const titleId = useId();
   const [chosen, setChosen] = useState<string[]>(target.initialServices);
   const [startError, setStartError] = useState<string | null>(null);
   const [starting, startTransition] = useTransition();
@@ -46,12 +48,6 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
     refetchOnWindowFocus: false,
   });
 
-  useEffect(() => {
-    const onKey = (event: KeyboardEvent) => event.key === "Escape" && !starting && onClose();
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [onClose, starting]);
-
   const toggle = (name: string) => setChosen((current) => (current.includes(name) ? current.filter((n) => n !== name) : [...current, name]));
   const confirm = () =>
     startTransition(async () => {
@@ -63,30 +59,30 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
       else setStartError(result.error);
     });
 
-  const verb = target.kind === "rollback" ? "Roll back" : "Deploy";
+  const verb = target.kind === "rollback" ? "Roll back" : target.forward ? "Roll forward" : "Deploy";
+  const what = chosen.length ? `${[...chosen].sort().join(", ")} in ` : "";
   const ready = preview.data?.ok ? preview.data.data : null;
 
   return (
-    <div className="fixed inset-0 z-50 flex items-start justify-center overflow-y-auto bg-slate-900/40 p-4 sm:p-10" onClick={() => !starting && onClose()}>
-      <div
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={titleId}
-        data-testid="redeploy-dialog"
-        className="w-full max-w-4xl space-y-4 rounded-lg bg-white p-5 shadow-xl ring-1 ring-slate-200"
-        onClick={(event) => event.stopPropagation()}
-      >
-        <div>
-          <h2 id={titleId} className="text-lg font-semibold">
-            {verb} {target.environment} to <span className="font-mono text-base">{bundleFileName(target.bundleKey)}</span>
-          </h2>
-          <p className="font-mono text-xs text-slate-500" title={target.bundleKey}>
-            {target.bundleKey}
-          </p>
-        </div>
+    <Dialog
+      testId="redeploy-dialog"
+      wide
+      busy={starting}
+      onClose={onClose}
+      title={
+        <>
+          {verb} {what}
+          {target.environment} to <span className="font-mono text-base break-all">{bundleFileName(target.bundleKey)}</span>
+        </>
+      }
+    >
+        <p className="font-mono text-xs break-all text-slate-600" title={target.bundleKey}>
+          {target.bundleKey}
+        </p>
 
         {target.choices.length > 1 || target.initialServices.length === 0 ? (
-          <fieldset className="flex flex-wrap gap-2" aria-label="Services to deploy from this bundle">
+          <fieldset className="flex flex-wrap gap-2">
+            <legend className="mb-1 w-full text-sm text-slate-700">Services to deploy from this bundle (it carries {target.choices.join(", ")})</legend>
             {target.choices.map((name) => (
               <label key={name} className={`flex cursor-pointer items-center gap-2 rounded-md border px-3 py-1.5 text-sm ${chosen.includes(name) ? "border-sky-500 bg-sky-50" : "border-slate-200"}`}>
                 <input type="checkbox" checked={chosen.includes(name)} onChange={() => toggle(name)} disabled={starting} />
@@ -97,9 +93,9 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
         ) : null}
 
         {chosen.length === 0 ? (
-          <p className="text-sm text-slate-500">Pick at least one service to see what would change.</p>
+          <p className="text-sm text-slate-600">Pick at least one service to see what would change.</p>
         ) : preview.isPending ? (
-          <p className="text-sm text-slate-500" data-testid="redeploy-loading">
+          <p className="text-sm text-slate-600" data-testid="redeploy-loading">
             Checking the bundle and working out what would change…
           </p>
         ) : preview.isError ? (
@@ -112,7 +108,7 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
 
         {startError && <RefusalAlert message={startError} />}
 
-        <div className="flex items-center justify-end gap-2 border-t border-slate-100 pt-4">
+        <div className="flex flex-wrap items-center justify-end gap-2 border-t border-slate-100 pt-4">
           <button type="button" onClick={onClose} disabled={starting} className="rounded-md border border-slate-300 px-4 py-2 text-sm font-medium text-slate-700 hover:bg-slate-50 disabled:opacity-50">
             Cancel
           </button>
@@ -124,12 +120,11 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
               data-testid="redeploy-confirm"
               className="rounded-md bg-sky-700 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-sky-800 disabled:cursor-not-allowed disabled:bg-slate-300"
             >
-              {starting ? "Starting…" : target.kind === "rollback" ? "Confirm rollback" : "Confirm deploy"}
+              {starting ? "Starting…" : target.kind === "rollback" ? "Confirm rollback" : target.forward ? "Confirm roll forward" : "Confirm deploy"}
             </button>
           )}
         </div>
-      </div>
-    </div>
+    </Dialog>
   );
 }
 
@@ -145,14 +140,14 @@ function RefusalAlert({ message }: { message: string }) {
 function PreviewBody({ preview }: { preview: RedeployPreview }) {
   return (
     <div className="space-y-4" data-testid="redeploy-preview">
-      <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm">
-        <dt className="text-slate-500">Kind</dt>
+      <dl className="grid grid-cols-[max-content_minmax(0,1fr)] gap-x-4 gap-y-1 text-sm">
+        <dt className="text-slate-600">Kind</dt>
         <dd data-testid="redeploy-kind">{preview.kind}</dd>
-        <dt className="text-slate-500">Services</dt>
+        <dt className="text-slate-600">Services</dt>
         <dd>{preview.services.join(", ")}</dd>
-        <dt className="text-slate-500">Hosts</dt>
+        <dt className="text-slate-600">Hosts</dt>
         <dd>{preview.hosts.map((h) => h.name).join(", ")}</dd>
-        <dt className="text-slate-500">Bundle age</dt>
+        <dt className="text-slate-600">Bundle age</dt>
         <dd>
           {formatDuration(preview.targetAgeSeconds)} old
           {preview.madeOutsideDeckhand && (
@@ -163,19 +158,19 @@ function PreviewBody({ preview }: { preview: RedeployPreview }) {
         </dd>
         {preview.revertsDeployId && (
           <>
-            <dt className="text-slate-500">Replaces</dt>
+            <dt className="text-slate-600">Replaces</dt>
             <dd>
-              <Link href={`/deploys/${preview.revertsDeployId}`} className="font-mono text-xs text-sky-700 hover:underline">
+              <Link href={`/deploys/${preview.revertsDeployId}`} className="font-mono text-xs break-all text-sky-800 hover:underline">
                 {preview.revertsDeployId}
               </Link>
             </dd>
           </>
         )}
-        <dt className="text-slate-500">sha256</dt>
-        <dd className="font-mono text-xs">{preview.sha256}</dd>
+        <dt className="text-slate-600">sha256</dt>
+        <dd className="font-mono text-xs break-all">{preview.sha256}</dd>
       </dl>
 
-      <table className="w-full overflow-hidden rounded-md text-sm ring-1 ring-slate-200" data-testid="redeploy-changes">
+      <table className="cards w-full overflow-hidden rounded-md text-sm ring-1 ring-slate-200" data-testid="redeploy-changes">
         <thead className="bg-slate-100 text-left text-slate-600">
           <tr>
             <th className="px-3 py-1.5">Host</th>
@@ -187,13 +182,13 @@ function PreviewBody({ preview }: { preview: RedeployPreview }) {
         <tbody>
           {preview.changes.map((change) => (
             <tr key={`${change.instanceId}-${change.service}`} className="border-t border-slate-100" data-testid={`redeploy-change-${change.instanceId}-${change.service}`}>
-              <td className="px-3 py-1.5">{change.hostName}</td>
-              <td className="px-3 py-1.5">{change.service}</td>
-              <td className="px-3 py-1.5 font-mono text-xs" title={change.from ?? undefined}>
-                {change.from ? bundleFileName(change.from) : <span className="text-slate-400">unknown</span>}
+              <td data-label="Host" className="px-3 py-1.5">{change.hostName}</td>
+              <td data-label="Service" className="px-3 py-1.5">{change.service}</td>
+              <td data-label="From" className="px-3 py-1.5 font-mono text-xs break-all" title={change.from ?? undefined}>
+                {change.from ? bundleFileName(change.from) : <span className="text-slate-600">unknown</span>}
               </td>
-              <td className="px-3 py-1.5 font-mono text-xs" title={change.to}>
-                {change.from === change.to ? <span className="text-slate-400">unchanged</span> : <>→ {bundleFileName(change.to)}</>}
+              <td data-label="To" className="px-3 py-1.5 font-mono text-xs break-all" title={change.to}>
+                {change.from === change.to ? <span className="text-slate-600">unchanged</span> : <>→ {bundleFileName(change.to)}</>}
               </td>
             </tr>
           ))}
@@ -207,7 +202,7 @@ function PreviewBody({ preview }: { preview: RedeployPreview }) {
 
       <section>
         <h3 className="mb-1 text-sm font-medium">Host script (exactly as it would be sent through SSM)</h3>
-        <pre className="max-h-72 overflow-auto rounded bg-slate-900 p-3 font-mono text-xs text-slate-100" data-testid="redeploy-script">
+        <pre className="code-pane max-h-72 overflow-auto rounded p-3 font-mono text-xs whitespace-pre-wrap break-all" data-testid="redeploy-script" tabIndex={0} aria-label="Host script">
           {preview.script}
         </pre>
       </section>

@@ -37,14 +37,14 @@ export function SandboxPanel() {
   return (
     <section className="rounded-lg border border-dashed border-violet-300 bg-violet-50/50 p-4" data-testid="sandbox-panel">
       <h2 className="font-semibold">Sandbox fault injection</h2>
-      <p className="mb-3 text-sm text-slate-600">Deckhand is running against its local sandbox. Break a host to rehearse the runbooks&apos; failure modes.</p>
-      {state.isError && <p className="text-sm text-red-700">{state.error.message}</p>}
+      <p className="mb-3 text-sm text-slate-700">Deckhand is running against its local sandbox. Break a host to rehearse the runbooks&apos; failure modes.</p>
+      {state.isError && <p className="text-sm text-red-800">{state.error.message}</p>}
       <div className="grid gap-3 md:grid-cols-2">
         {optimistic.map((host) => (
           <div key={host.instanceId} className="rounded-md bg-white p-3 ring-1 ring-slate-200">
             <p className="mb-2 text-sm font-medium">
-              {host.name} <span className="font-mono text-xs text-slate-500">{host.instanceId}</span>
-              {host.albHealthy !== undefined && <span className={`ml-2 text-xs ${host.albHealthy ? "text-emerald-700" : "text-red-700"}`}>{host.albHealthy ? "in ALB rotation" : "out of ALB rotation"}</span>}
+              {host.name} <span className="font-mono text-xs text-slate-700">{host.instanceId}</span>
+              {host.albHealthy !== undefined && <span className={`ml-2 text-xs ${host.albHealthy ? "text-emerald-800" : "text-red-800"}`}>{host.albHealthy ? "in ALB rotation" : "out of ALB rotation"}</span>}
             </p>
             <div className="flex flex-wrap gap-2">
               {SANDBOX_FAULTS.map((fault) => {
@@ -60,7 +60,7 @@ export function SandboxPanel() {
           </div>
         ))}
       </div>
-      {error && <p role="alert" className="mt-2 text-sm text-red-700">{error}</p>}
+      {error && <p role="alert" className="mt-2 text-sm text-red-800">{error}</p>}
     </section>
   );
 }

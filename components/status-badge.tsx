@@ -1,23 +1,67 @@
-const tones: Record<string, string> = {
-  Success: "bg-emerald-100 text-emerald-800 ring-emerald-300",
-  succeeded: "bg-emerald-100 text-emerald-800 ring-emerald-300",
-  Failed: "bg-red-100 text-red-800 ring-red-300",
-  failed: "bg-red-100 text-red-800 ring-red-300",
-  TimedOut: "bg-red-100 text-red-800 ring-red-300",
-  Undeliverable: "bg-red-100 text-red-800 ring-red-300",
-  partially_failed: "bg-amber-100 text-amber-800 ring-amber-300",
-  Cancelled: "bg-slate-200 text-slate-700 ring-slate-300",
-  cancelled: "bg-slate-200 text-slate-700 ring-slate-300",
-  Online: "bg-emerald-50 text-emerald-700 ring-emerald-200",
-  ConnectionLost: "bg-red-50 text-red-700 ring-red-200",
-  awaiting_confirmation: "bg-violet-100 text-violet-800 ring-violet-300",
+/**
+ * Every status in words and colour, from one lookup table with a fallback: the engine may add
+ * statuses, and an unknown one still shows its own words in a neutral tone.
+ */
+type Tone = "ok" | "bad" | "warn" | "busy" | "wait" | "neutral";
+
+const TONE_CLASS: Record<Tone, string> = {
+  ok: "bg-emerald-100 text-emerald-900 ring-emerald-300",
+  bad: "bg-red-100 text-red-900 ring-red-300",
+  warn: "bg-amber-100 text-amber-900 ring-amber-300",
+  busy: "bg-sky-100 text-sky-900 ring-sky-300",
+  wait: "bg-violet-100 text-violet-900 ring-violet-300",
+  neutral: "bg-slate-200 text-slate-800 ring-slate-300",
 };
 
+/** A symbol as well as the colour, so the tone never rests on colour alone. */
+const TONE_ICON: Record<Tone, string> = { ok: "✓", bad: "✕", warn: "!", busy: "…", wait: "⏸", neutral: "•" };
+
+const STATUS: Record<string, { label: string; tone: Tone }> = {
+  // deploy statuses
+  queued: { label: "queued", tone: "busy" },
+  building: { label: "building", tone: "busy" },
+  uploading: { label: "uploading", tone: "busy" },
+  awaiting_confirmation: { label: "awaiting confirmation", tone: "wait" },
+  sending: { label: "sending", tone: "busy" },
+  running: { label: "running", tone: "busy" },
+  verifying: { label: "verifying", tone: "busy" },
+  succeeded: { label: "succeeded", tone: "ok" },
+  partially_failed: { label: "partially failed", tone: "warn" },
+  failed: { label: "failed", tone: "bad" },
+  cancelled: { label: "cancelled", tone: "neutral" },
+  lost_contact: { label: "lost contact", tone: "warn" },
+  checks_failed: { label: "checks failed", tone: "bad" },
+  // SSM invocation statuses
+  Pending: { label: "Pending", tone: "busy" },
+  InProgress: { label: "InProgress", tone: "busy" },
+  Delayed: { label: "Delayed", tone: "warn" },
+  Success: { label: "Success", tone: "ok" },
+  Failed: { label: "Failed", tone: "bad" },
+  TimedOut: { label: "TimedOut", tone: "bad" },
+  Cancelled: { label: "Cancelled", tone: "neutral" },
+  Cancelling: { label: "Cancelling", tone: "busy" },
+  Undeliverable: { label: "Undeliverable", tone: "bad" },
+  Terminated: { label: "Terminated", tone: "bad" },
+  DeliveryTimedOut: { label: "DeliveryTimedOut", tone: "bad" },
+  // SSM agent ping
+  Online: { label: "Online", tone: "ok" },
+  ConnectionLost: { label: "ConnectionLost", tone: "bad" },
+  Inactive: { label: "Inactive", tone: "warn" },
+  "Not registered": { label: "Not registered", tone: "warn" },
+};
+
+export function statusLabel(status: string): string {
+  return STATUS[status]?.label ?? status.replace(/_/g, " ");
+}
+
 export function StatusBadge({ status, testId }: { status: string; testId?: string }) {
-  const tone = tones[status] ?? "bg-sky-100 text-sky-800 ring-sky-300";
+  const tone = STATUS[status]?.tone ?? "neutral";
   return (
-    <span data-testid={testId} data-status={status} className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${tone}`}>
-      {status.replace(/_/g, " ")}
+    <span data-status={status} className={`inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${TONE_CLASS[tone]}`}>
+      <span aria-hidden="true">{TONE_ICON[tone]}</span>
+      <span data-testid={testId} data-status={status}>
+        {statusLabel(status)}
+      </span>
     </span>
   );
 }

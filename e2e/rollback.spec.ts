@@ -45,7 +45,7 @@ test("operator rolls audit back to the previous bundle from the live matrix", as
   // The dashboard offers the older bundle as the rollback target for audit.
   await page.getByRole("link", { name: "Dashboard" }).click();
   const rollback = page.getByTestId("rollback-audit");
-  await expect(rollback).toHaveText(`Roll back to ${older}`);
+  await expect(rollback).toHaveText(`Roll back audit to ${older}`);
   await rollback.click();
 
   await expect(dialog.getByTestId("redeploy-kind")).toHaveText("rollback");

@@ -1,6 +1,7 @@
+import type { Metadata } from "next";
 import { BundlesBrowser } from "@/components/bundles-table";
 
-export const metadata = { title: "Bundles · Deckhand" };
+export const metadata: Metadata = { title: "Bundles" };
 
 export default function BundlesPage() {
   return <BundlesBrowser />;

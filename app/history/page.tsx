@@ -1,7 +1,9 @@
+import type { Metadata } from "next";
 import { DeployList } from "@/components/deploy-list";
 import { loadHistory } from "@/lib/server/queries";
 
 export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "History" };
 
 export default async function HistoryPage() {
   const deploys = await loadHistory();

@@ -1,9 +1,11 @@
 import { headBundle } from "../aws/s3";
 import { listBundleObjects, readLifecycle, type BundleObject } from "../bundle/catalog";
 import { environmentOf } from "../config/load";
-import { deploysByBundle, liveAndRollbackTargets, liveBundles, type LiveBundle } from "../history/live";
+import { liveAndRollbackTargets, liveBundles, type LiveBundle } from "../history/live";
+import { parseBundleKey } from "../bundle/naming";
+import type { Db } from "../history/db";
 import type { DeployContext } from "./context";
-import type { BundleRowView, BundlesPageView, LiveCellView, LiveView } from "./views";
+import type { BundleDeployRef, BundleRowView, BundlesPageView, LiveCellView, LiveView } from "./views";
 
 const cell = (b: LiveBundle): LiveCellView => ({ bundleKey: b.bundleKey, deployId: b.deployId, kind: b.kind, at: b.at.toISOString() });
 
@@ -15,11 +17,82 @@ export async function liveView(ctx: DeployContext, environmentName: string): Pro
   const hosts = Object.fromEntries(
     environment.hosts.map((host) => [host.instanceId, Object.fromEntries(services.map((s) => [s, live.get(host.instanceId)?.get(s) ? cell(live.get(host.instanceId)!.get(s)!) : null]))]),
   );
+  const keys = [...targets.values()].flatMap((t) => [t.current.bundleKey, ...(t.previous ? [t.previous.bundleKey] : [])]);
+  const madeAt = await bundleMadeAt(ctx.db, environmentName, ctx.config.bundleNamePrefix, keys);
   const rollback = services.flatMap((service) => {
     const target = targets.get(service);
-    return target ? [{ service, current: cell(target.current), previous: target.previous ? cell(target.previous) : null }] : [];
+    if (!target) return [];
+    const previous = target.previous;
+    // After a rollback the bundle live before it is newer than the one live now: going there is forward.
+    const direction: "back" | "forward" = previous && (madeAt.get(previous.bundleKey) ?? 0) > (madeAt.get(target.current.bundleKey) ?? 0) ? "forward" : "back";
+    return [{ service, current: cell(target.current), previous: previous ? cell(previous) : null, direction }];
   });
   return { hosts, rollback };
+}
+
+/** When each bundle was made: the stamp in its key, else its first recorded deploy. */
+async function bundleMadeAt(db: Db, environment: string, namePrefix: string, keys: string[]): Promise<Map<string, number>> {
+  const made = new Map<string, number>();
+  const unnamed: string[] = [];
+  for (const key of new Set(keys)) {
+    const parsed = parseBundleKey(key, namePrefix);
+    if (parsed) made.set(key, parsed.stamp * 1000);
+    else unnamed.push(key);
+  }
+  if (unnamed.length) {
+    const first = await db.deploy.findMany({ where: { environment, bundleKey: { in: unnamed } }, orderBy: { createdAt: "asc" }, select: { bundleKey: true, createdAt: true } });
+    for (const deploy of first) if (!made.has(deploy.bundleKey)) made.set(deploy.bundleKey, deploy.createdAt.getTime());
+  }
+  return made;
+}
+
+/** Every recorded deploy of these bundle keys, oldest first, with whether it reached a host. */
+async function deployHistoryOf(db: Db, environment: string, keys: string[]) {
+  const deploys = await db.deploy.findMany({
+    where: { environment, bundleKey: { in: keys } },
+    orderBy: { createdAt: "asc" },
+    select: { id: true, bundleKey: true, kind: true, status: true, services: true, manifest: true, createdBy: true, createdAt: true, _count: { select: { hostRuns: true } } },
+  });
+  const byKey = new Map<string, typeof deploys>();
+  for (const deploy of deploys) byKey.set(deploy.bundleKey, [...(byKey.get(deploy.bundleKey) ?? []), deploy]);
+  return byKey;
+}
+
+type RecordedDeploy = NonNullable<Awaited<ReturnType<typeof deployHistoryOf>> extends Map<string, infer V> ? V : never>[number];
+
+function deployRef(deploy: RecordedDeploy): BundleDeployRef {
+  return {
+    id: deploy.id,
+    kind: deploy.kind,
+    status: deploy.status,
+    services: safeServices(deploy.services),
+    createdBy: deploy.createdBy,
+    createdAt: deploy.createdAt.toISOString(),
+    sent: deploy._count.hostRuns > 0,
+  };
+}
+
+function safeServices(json: string): string[] {
+  try {
+    const value = JSON.parse(json) as unknown;
+    return Array.isArray(value) ? value.filter((s): s is string => typeof s === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The services a bundle carries by the manifest Deckhand stored when it made it (not by what one later deploy picked). */
+function manifestServices(deploys: RecordedDeploy[]): string[] | null {
+  for (const deploy of deploys) {
+    if (!deploy.manifest) continue;
+    try {
+      const services = (JSON.parse(deploy.manifest) as { services?: unknown }).services;
+      if (Array.isArray(services)) return services.filter((s): s is string => typeof s === "string");
+    } catch {
+      // an unreadable stored manifest: fall through to the next deploy
+    }
+  }
+  return null;
 }
 
 // A short-lived cache of the full listing keeps paging through thousands of keys instant.
@@ -45,18 +118,20 @@ export async function bundlesPage(ctx: DeployContext, environmentName: string, p
   const current = Math.min(Math.max(1, page), pageCount);
   const slice = objects.slice((current - 1) * pageSize, current * pageSize);
 
-  const [known, live] = await Promise.all([deploysByBundle(ctx.db, environmentName, slice.map((o) => o.key)), liveBundles(ctx.db, environmentName)]);
+  const [history, live] = await Promise.all([deployHistoryOf(ctx.db, environmentName, slice.map((o) => o.key)), liveBundles(ctx.db, environmentName)]);
   const hostName = new Map(environment.hosts.map((h) => [h.instanceId, h.name]));
   const configured = new Set(Object.keys(ctx.config.services));
 
   const rows: BundleRowView[] = await Promise.all(
     slice.map(async (object) => {
-      const deploy = known.get(object.key);
+      const recorded = history.get(object.key) ?? [];
+      const deploy = recorded.at(-1);
       let services: string[] = [];
       let servicesFrom: BundleRowView["servicesFrom"] = "unknown";
       let outsideDeckhand = !deploy;
-      if (deploy) {
-        services = JSON.parse(deploy.services) as string[];
+      const fromManifest = manifestServices(recorded);
+      if (fromManifest) {
+        services = fromManifest;
         servicesFrom = "history";
       } else {
         // Only the rows on screen are asked about, so a page costs at most pageSize HEADs.
@@ -88,6 +163,10 @@ export async function bundlesPage(ctx: DeployContext, environmentName: string, p
         deployedAt: deploy?.createdAt.toISOString() ?? null,
         deployId: deploy?.id ?? null,
         liveOn,
+        firstDeploy: recorded.length ? deployRef(recorded[0]) : null,
+        lastDeploy: recorded.length > 1 ? deployRef(recorded[recorded.length - 1]) : null,
+        deployCount: recorded.length,
+        neverSent: recorded.length > 0 && recorded.every((d) => d._count.hostRuns === 0),
       };
     }),
   );

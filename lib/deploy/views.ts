@@ -63,6 +63,22 @@ export interface DeployView extends DeploySummaryView {
   pendingDiff: FileChange[] | null;
   events: DeployEventView[];
   hostRuns: HostRunView[];
+  /** The environment's script timeout: a running host times out at startedAt + this (null: environment no longer configured). */
+  executionTimeoutSeconds: number | null;
+  /** Whether the environment streams output live (CloudWatch Logs) or shows it at the end. */
+  liveOutput: boolean | null;
+  /** Per service, what history says is live now when that is another bundle: where "Roll back" goes. */
+  rollbackTo: { service: string; bundleKey: string }[];
+}
+
+/** A deploy that has not finished: shown as a banner on every page, and it blocks Deploy in its environment. */
+export interface ActiveDeployView {
+  id: string;
+  environment: string;
+  kind: string;
+  services: string[];
+  status: string;
+  createdAt: string;
 }
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
@@ -101,6 +117,9 @@ export function toDeployView(deploy: Deploy & { hostRuns: (HostRun & { chunks: O
     revertsDeployId: deploy.revertsDeployId,
     active: isActive(deploy.status),
     pendingDiff: null,
+    executionTimeoutSeconds: null,
+    liveOutput: null,
+    rollbackTo: [],
     events: deploy.events.map((e) => ({ id: e.id, phase: e.phase, message: e.message, bytes: e.bytes, total: e.total, at: e.at.toISOString() })),
     hostRuns: deploy.hostRuns.map((run) => ({
       id: run.id,
@@ -139,6 +158,8 @@ export interface EnvironmentView {
   pingError: string | null;
   hosts: HostView[];
   live: LiveView;
+  /** The deploy running in this environment now, if any (Deploy is disabled while it runs). */
+  activeDeploy?: ActiveDeployView | null;
 }
 
 export interface ServiceView {
@@ -171,6 +192,8 @@ export interface RollbackView {
   service: string;
   current: LiveCellView;
   previous: LiveCellView | null;
+  /** Whether going to `previous` goes back to an older bundle or forward to a newer one (after a rollback). */
+  direction?: "back" | "forward";
 }
 
 export interface LiveView {
@@ -193,6 +216,23 @@ export interface BundleRowView {
   deployedAt: string | null;
   deployId: string | null;
   liveOn: { instanceId: string; hostName: string; services: string[] }[];
+  /** The first and the last deploy of this bundle (the first one uploaded it); null when history has none. */
+  firstDeploy?: BundleDeployRef | null;
+  lastDeploy?: BundleDeployRef | null;
+  deployCount?: number;
+  /** Uploaded, but no deploy of it ever reached a host (cancelled before sending, failed before send). */
+  neverSent?: boolean;
+}
+
+export interface BundleDeployRef {
+  id: string;
+  kind: string;
+  status: string;
+  services: string[];
+  createdBy: string;
+  createdAt: string;
+  /** Whether this deploy's command reached any host. */
+  sent: boolean;
 }
 
 export interface BundlesPageView {

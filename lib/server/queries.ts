@@ -7,10 +7,12 @@ import { parseManifest } from "../bundle/manifest";
 import { bundlesPage, liveView } from "../deploy/bundles";
 import { diffAgainstLive } from "../deploy/redeploy";
 import { getDeckhand, requireContext } from "./deckhand";
+import { activeDeploys, deployHeadline } from "../deploy/active";
+import { liveBundles, newestLive } from "../history/live";
 
 export async function loadOverview(): Promise<OverviewView> {
   const state = await getDeckhand();
-  const recent = (await listDeploys(state.db, { limit: 20 })).map(toSummaryView);
+  const [recent, active] = await Promise.all([listDeploys(state.db, { limit: 20 }).then((rows) => rows.map(toSummaryView)), activeDeploys(state.db)]);
   const sandbox = Boolean(process.env.DECKHAND_SANDBOX_CONTROL_URL);
   if (!state.ctx) return { configFile: state.configFile, configError: state.configError, environments: [], services: [], recent, sandbox };
   const { config } = state.ctx;
@@ -35,6 +37,7 @@ export async function loadOverview(): Promise<OverviewView> {
         albUrl: env.albUrl ?? null,
         pingError: ping.error,
         live,
+        activeDeploy: active.find((d) => d.environment === name) ?? null,
         hosts: env.hosts.map((h) => {
           const run = last.get(h.instanceId);
           return { instanceId: h.instanceId, name: h.name, ping: ping.map.get(h.instanceId)?.pingStatus ?? (ping.error ? null : "Not registered"), last: run ? { ...run, at: run.at.toISOString() } : null };
@@ -51,6 +54,17 @@ export async function loadDeploy(id: string): Promise<DeployView | null> {
   const deploy = await getDeployDetail(state.db, id);
   if (!deploy) return null;
   const view = toDeployView(deploy);
+  const environment = state.ctx?.config.environments[deploy.environment];
+  if (environment) {
+    view.executionTimeoutSeconds = environment.executionTimeoutSeconds;
+    view.liveOutput = Boolean(environment.output.cloudWatchLogGroup);
+    // Where "Roll back" goes after a stop: what history says is live for each service, if not this bundle.
+    const live = await liveBundles(state.db, deploy.environment);
+    view.rollbackTo = view.services.flatMap((service) => {
+      const now = newestLive(live, [service]);
+      return now && now.bundleKey !== deploy.bundleKey ? [{ service, bundleKey: now.bundleKey }] : [];
+    });
+  }
   if (deploy.status === "awaiting_confirmation" && deploy.manifest && state.ctx) {
     const manifest = parseManifest(deploy.manifest);
     view.pendingDiff = (await diffAgainstLive(state.ctx, deploy.environment, manifest.services, manifest.files, manifest.paths)).diff;
@@ -65,4 +79,15 @@ export async function loadHistory(limit = 200) {
 
 export async function loadBundles(environment: string, page: number, refresh: boolean) {
   return bundlesPage(await requireContext(), environment, page, 50, refresh);
+}
+
+/** Unfinished deploys of every environment (the banner on every page). */
+export async function loadActiveDeploys() {
+  return activeDeploys((await getDeckhand()).db);
+}
+
+/** A deploy's kind, services and environment (page titles, not-found), or null when there is none. */
+export async function loadDeployHeadline(id: string) {
+  const row = await deployHeadline((await getDeckhand()).db, id);
+  return row ? { ...row, services: JSON.parse(row.services) as string[] } : null;
 }
