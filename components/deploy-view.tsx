@@ -6,6 +6,7 @@ import { useState, useTransition } from "react";
 import { cancelDeployAction, confirmDeployAction, resumeWatchingAction, retryFailedHostsAction } from "@/app/actions";
 import { hostLines, stepsOf, summarizeHost, whatIsLive } from "@/lib/deploy/output";
 import { deployPhases, secondsBetween, type PhaseView } from "@/lib/deploy/timeline";
+import { ChecksPanel } from "./checks-panel";
 import { withToken } from "./panel-token";
 import type { DeployEventView, DeployView, HostRunView } from "@/lib/deploy/views";
 import { ErrorBox } from "./dashboard";
@@ -174,6 +175,7 @@ function DeployDetail({ deploy }: { deploy: DeployView }) {
           </div>
         </details>
       )}
+      <ChecksPanel deploy={deploy} />
       <EventLog events={deploy.events} />
       {target && <RedeployDialog target={target} onClose={() => setTarget(null)} />}
     </div>

@@ -56,6 +56,12 @@ export interface DeployView extends DeploySummaryView {
   script: string;
   /** sha256 of `script`: confirming sends it back, so what runs is what was read. */
   scriptSha256: string;
+  /** Every verification of this deploy, oldest first. */
+  checkRuns?: CheckRunView[];
+  /** Runbook actions offered for the hosts the latest checks point at. */
+  offeredActions?: OfferedActionView[];
+  /** seeds/003's notification text, to copy. */
+  summaryText?: string | null;
   reviewScript: boolean;
   revertsDeployId: string | null;
   active: boolean;
@@ -246,4 +252,41 @@ export interface BundlesPageView {
   page: number;
   pageSize: number;
   rows: BundleRowView[];
+}
+
+/** One verification of a deploy, as the deploy page shows it (results were redacted before they were stored). */
+export interface CheckRunView {
+  id: number;
+  trigger: string;
+  ok: boolean;
+  at: string;
+  summary: string;
+  checks: { name: string; ok: boolean; problem: string | null; attempts: number; status: number | null; excerpt: string; failingHosts: string[]; skipped: boolean }[];
+  hosts: { instanceId: string; name: string; problem: string | null; summary: string[] }[];
+  wrongHosts: { instanceId: string; name: string; services: string[] }[];
+  targets: { instanceId: string; state: string; reason?: string | null; description?: string | null }[] | null;
+}
+
+/** A runbook action the page can offer, and the hosts it is offered for (those failing one of its checks). */
+export interface OfferedActionView {
+  name: string;
+  description: string | null;
+  hosts: "one" | "all";
+  /** Instance ids whose latest check failures this action is meant to fix. */
+  forHosts: string[];
+}
+
+export function toCheckRunView(run: { id: number; trigger: string; ok: boolean; at: Date; summary: string; checks: string; hosts: string; wrongHosts: string; targets: string | null }): CheckRunView {
+  const checks = JSON.parse(run.checks) as CheckRunView["checks"];
+  return {
+    id: run.id,
+    trigger: run.trigger,
+    ok: run.ok,
+    at: run.at.toISOString(),
+    summary: run.summary,
+    checks: checks.map((c) => ({ name: c.name, ok: c.ok, problem: c.problem ?? null, attempts: c.attempts, status: c.status ?? null, excerpt: (c.excerpt ?? "").slice(0, 500), failingHosts: c.failingHosts ?? [], skipped: Boolean(c.skipped) })),
+    hosts: (JSON.parse(run.hosts) as CheckRunView["hosts"]).map((h) => ({ instanceId: h.instanceId, name: h.name, problem: h.problem ?? null, summary: h.summary ?? [] })),
+    wrongHosts: JSON.parse(run.wrongHosts) as CheckRunView["wrongHosts"],
+    targets: run.targets ? (JSON.parse(run.targets) as CheckRunView["targets"]) : null,
+  };
 }

@@ -1,8 +1,11 @@
 import "server-only";
+import { listCheckRuns } from "../history/checks";
+import { deploySummaryText } from "../deploy/summary";
+import { isActiveStatus } from "../deploy/status";
 import { describeAwsError } from "../aws/errors";
 import { describePing, type HostPing } from "../aws/ssm";
 import { getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
-import { toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
+import { toCheckRunView, toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
 import { parseManifest } from "../bundle/manifest";
 import { bundlesPage, liveView } from "../deploy/bundles";
 import { diffAgainstLive } from "../deploy/redeploy";
@@ -63,6 +66,17 @@ export async function loadDeploy(id: string): Promise<DeployView | null> {
     view.rollbackTo = view.services.flatMap((service) => {
       const now = newestLive(live, [service]);
       return now && now.bundleKey !== deploy.bundleKey ? [{ service, bundleKey: now.bundleKey }] : [];
+    });
+  }
+  view.checkRuns = (await listCheckRuns(state.db, id)).map(toCheckRunView);
+  view.summaryText = isActiveStatus(deploy.status) ? null : await deploySummaryText(state.db, id);
+  const latest = view.checkRuns.at(-1);
+  if (environment && latest && !latest.ok) {
+    const failing = (checkName: string) => latest.checks.find((c) => c.name === checkName && !c.ok);
+    view.offeredActions = Object.entries(environment.actions).flatMap(([name, action]) => {
+      const relevant = action.offerWhenFailing.length ? action.offerWhenFailing.map(failing).filter((c) => c !== undefined) : latest.checks.filter((c) => !c.ok);
+      const forHosts = [...new Set(relevant.flatMap((c) => c!.failingHosts))].flatMap((host) => environment.hosts.filter((h) => h.instanceId === host || h.name === host).map((h) => h.instanceId));
+      return relevant.length ? [{ name, description: action.description ?? null, hosts: action.hosts, forHosts }] : [];
     });
   }
   if (deploy.status === "awaiting_confirmation" && deploy.manifest && state.ctx) {

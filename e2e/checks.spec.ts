@@ -1,0 +1,46 @@
+import { expect, test } from "@playwright/test";
+
+// Issue 8's journey: checks tick green after a deploy; a stale host is named; the DNS fix clears a red check.
+test("checks go green, a stale host is named, and the DNS fix from the checks panel clears system health", async ({ page }) => {
+  test.setTimeout(240_000);
+  const deploy = async (service: string) => {
+    await page.goto("/");
+    await page.getByRole("checkbox", { name: new RegExp(`^${service}\\b`) }).check();
+    await page.getByRole("button", { name: "Deploy", exact: true }).click();
+    await expect(page).toHaveURL(/\/deploys\//);
+  };
+  const fault = async (name: string, host: string, on: boolean) => {
+    await page.goto("/");
+    const box = page.getByRole("checkbox", { name: `${name} on ${host}` });
+    if (on) await box.check();
+    else await box.uncheck();
+    await expect(box).toBeChecked({ checked: on });
+  };
+
+  await deploy("audit");
+  await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 60_000 });
+  await expect(page.getByTestId("checks-state")).toHaveText("— all passed");
+  await expect(page.getByTestId("check-list").getByText("✓ passed")).toHaveCount(4);
+
+  await fault("stale", "EC2 b", true);
+  await deploy("audit");
+  await expect(page.getByTestId("deploy-status")).toHaveText("checks failed", { timeout: 90_000 });
+  await expect(page.getByTestId("host-truth")).toContainText("✗ EC2 b serves another bundle");
+  await fault("stale", "EC2 b", false);
+  await deploy("audit"); // EC2 b catches up
+  await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 90_000 });
+
+  await fault("dns", "EC2 a", true);
+  await deploy("gateway");
+  await expect(page.getByTestId("deploy-status")).toHaveText("checks failed", { timeout: 90_000 });
+  await expect(page.getByTestId("check-list")).toContainText("✗ failed system health");
+  const brokenDeploy = page.url();
+  await page.getByRole("button", { name: "Run docker-dns-fix on EC2 a" }).click();
+  await expect(page).not.toHaveURL(brokenDeploy);
+  await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 60_000 });
+  await page.goto(brokenDeploy);
+  await page.getByRole("button", { name: /Run the checks of gateway again/ }).click();
+  await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 90_000 });
+  await expect(page.getByTestId("checks-state")).toHaveText("— all passed");
+  await expect(page.getByTestId("summary-text")).toContainText("Health: ✅ 4/4 checks green");
+});
