@@ -52,7 +52,7 @@ test("a multi-service bundle lists both services, and gateway is redeployed from
   await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 90_000 });
   await expect(page.getByTestId("bundle-key")).toContainText(multi);
   // A rollback/redeploy has no build or upload phase.
-  await expect(page.getByTestId("stepper").locator("li")).toHaveText([/Send \(SSM\).*done/, /Run on hosts.*done/]);
+  await expect(page.getByTestId("stepper").locator("li")).toHaveText([/Send \(SSM\).*done/, /Run on hosts.*done/, /Verify.*done/]);
 
   await page.getByRole("link", { name: "Bundles" }).click();
   const after = page.getByTestId("bundle-row").filter({ hasText: multi });
