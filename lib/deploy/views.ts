@@ -91,7 +91,7 @@ const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
 export const isActive = isActiveStatus;
 
-export function toSummaryView(deploy: Deploy & { hostRuns: Pick<HostRun, "hostName" | "status" | "attempt" | "instanceId">[] }): DeploySummaryView {
+export function toSummaryView(deploy: Omit<Deploy, "script" | "manifest" | "liveCursor"> & { hostRuns: Pick<HostRun, "hostName" | "status" | "attempt" | "instanceId">[] }): DeploySummaryView {
   return {
     id: deploy.id,
     environment: deploy.environment,

@@ -132,7 +132,9 @@ export async function listDeploys(db: Db, options: { environment?: string; limit
     where: options.environment ? { environment: options.environment } : undefined,
     orderBy: { createdAt: "desc" },
     take: options.limit ?? 50,
-    include: { hostRuns: { select: { instanceId: true, hostName: true, status: true, attempt: true } } },
+    // Lists never need the script, the manifest or the live cursor (each can be large).
+    omit: { script: true, manifest: true, liveCursor: true },
+    include: { hostRuns: { select: { instanceId: true, hostName: true, status: true, attempt: true, startedAt: true, finishedAt: true } } },
   });
 }
 
@@ -156,7 +158,7 @@ export async function lastRunPerHost(db: Db, environment: string, instanceIds: s
     const run = await db.hostRun.findFirst({
       where: { instanceId, deploy: { environment } },
       orderBy: { startedAt: "desc" },
-      include: { deploy: { select: { id: true, label: true } } },
+      select: { status: true, startedAt: true, deploy: { select: { id: true, label: true } } },
     });
     if (run) result.set(instanceId, { deployId: run.deploy.id, label: run.deploy.label, status: run.status, at: run.startedAt });
   }

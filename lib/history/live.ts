@@ -15,7 +15,8 @@ async function successfulRuns(db: Db, environment: string) {
   const runs = await db.hostRun.findMany({
     where: { status: "Success", deploy: { environment } },
     orderBy: [{ finishedAt: "desc" }, { startedAt: "desc" }],
-    include: { deploy: { select: { id: true, services: true, bundleKey: true, kind: true } } },
+    // Narrow on purpose: a year of history must not pull every host's output into memory.
+    select: { instanceId: true, finishedAt: true, startedAt: true, deploy: { select: { id: true, services: true, bundleKey: true, kind: true } } },
   });
   return runs.map((run) => ({
     instanceId: run.instanceId,
