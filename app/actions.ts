@@ -2,9 +2,10 @@
 
 import { cancelDeploy, confirmDeploy, rerunChecks, resumeWatching, startDeploy } from "@/lib/deploy/deploy";
 import { startRunbookAction } from "@/lib/deploy/runbook";
+import { preDeployChecklist } from "@/lib/deploy/checklist";
 import { previewRedeploy, retryFailedHosts, startRedeploy } from "@/lib/deploy/redeploy";
 import { runAction } from "@/lib/server/action";
-import { confirmDeployInput, deployIdInput, redeployInput, runActionInput, sandboxFaultInput, startDeployInput, startRedeployInput } from "@/lib/server/action-schemas";
+import { checklistInput, confirmDeployInput, deployIdInput, redeployInput, runActionInput, sandboxFaultInput, startDeployInput, startRedeployInput } from "@/lib/server/action-schemas";
 import { requireContext } from "@/lib/server/deckhand";
 import { setSandboxFault } from "@/lib/server/sandbox-control";
 
@@ -12,6 +13,11 @@ import { setSandboxFault } from "@/lib/server/sandbox-control";
 
 export async function startDeployAction(input: unknown) {
   return runAction(startDeployInput, input, async (request) => ({ deployId: await startDeploy(await requireContext(), request) }));
+}
+
+/** seeds/003's pre-deploy checklist for the chosen services, shown before Deploy. */
+export async function preDeployChecklistAction(input: unknown) {
+  return runAction(checklistInput, input, async ({ environment, services }) => preDeployChecklist(await requireContext(), environment, services));
 }
 
 /** Sends a reviewed script: the request carries the sha256 of the script the operator read. */

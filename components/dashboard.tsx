@@ -6,6 +6,7 @@ import { useRouter } from "next/navigation";
 import { useMemo, useState, useTransition } from "react";
 import { startDeployAction } from "@/app/actions";
 import { withToken } from "./panel-token";
+import { PreDeployChecklist } from "./pre-deploy-checklist";
 import { deployShape } from "@/lib/deploy/plan";
 import type { EnvironmentView, OverviewView, ServiceView } from "@/lib/deploy/views";
 import { fetchJson } from "./fetch-json";
@@ -126,6 +127,8 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
   const [chosen, setChosen] = useState<string[]>([]);
   const [reviewScript, setReviewScript] = useState(false);
   const [skipOfflineHosts, setSkipOfflineHosts] = useState(false);
+  const [goAheadReason, setGoAheadReason] = useState("");
+  const [checklistReady, setChecklistReady] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [pending, startTransition] = useTransition();
@@ -140,7 +143,7 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
     startTransition(async () => {
       setError(null);
       setFieldErrors({});
-      const result = await startDeployAction(withToken({ environment: environment.name, services: chosen, reviewScript, skipOfflineHosts }));
+      const result = await startDeployAction(withToken({ environment: environment.name, services: chosen, reviewScript, skipOfflineHosts, goAheadReason: goAheadReason.trim() || undefined }));
       if (result.ok) router.push(`/deploys/${result.data.deployId}`);
       else if (result.fieldErrors && Object.keys(result.fieldErrors).every((field) => field in FIELD_LABELS)) setFieldErrors(result.fieldErrors);
       else setError(result.error);
@@ -180,11 +183,12 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
           <dd>{environment.hosts.map((h) => h.name).join(", ")}</dd>
         </dl>
       )}
+      <PreDeployChecklist environment={environment.name} services={chosen} reason={goAheadReason} onReason={setGoAheadReason} onReady={setChecklistReady} />
       <div className="mt-4 flex flex-wrap items-center gap-4">
         <button
           type="button"
           onClick={deploy}
-          disabled={!shape || pending || Boolean(running)}
+          disabled={!shape || pending || Boolean(running) || !checklistReady}
           aria-describedby={blocked ? `deploy-blocked-${environment.name}` : undefined}
           data-testid={`deploy-button-${environment.name}`}
           className="rounded-md bg-sky-700 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-sky-800 disabled:cursor-not-allowed disabled:bg-slate-300"

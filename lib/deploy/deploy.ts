@@ -10,6 +10,7 @@ import type { Db } from "../history/db";
 import type { DeployContext } from "./context";
 import { newBundleJob, rerunChecksJob, storedScriptJob, watchJob } from "./plans";
 import { planDeploy } from "./plan";
+import { preDeployChecklist } from "./checklist";
 import { sha256Hex } from "./phases/script";
 import { launch } from "./runner";
 import { isTerminalHostStatus, statusWords } from "./status";
@@ -26,6 +27,8 @@ export interface StartDeployRequest {
   reviewScript?: boolean;
   /** Send to the online hosts only instead of refusing when SSM sees one offline. */
   skipOfflineHosts?: boolean;
+  /** Why the operator went ahead although the pre-deploy checklist was not all green (recorded). */
+  goAheadReason?: string;
 }
 
 /** Keys carry a one-second stamp: a second deploy within the same second must not overwrite the first bundle. */
@@ -54,7 +57,11 @@ export async function startDeploy(ctx: DeployContext, request: StartDeployReques
   };
   const job = newBundleJob(ctx.config, id, plan, request.reviewScript ?? false);
   job.skipOfflineHosts = request.skipOfflineHosts;
-  return launch(ctx, job, { insert });
+  const checklist = await preDeployChecklist(ctx, request.environment, plan.services);
+  await launch(ctx, job, { insert });
+  const notGreen = checklist.filter((item) => !item.ok);
+  await recordEvent(ctx.db, id, "checklist", notGreen.length === 0 ? "pre-deploy checklist: all green" : `pre-deploy checklist: ${notGreen.map((i) => `${i.name} ✗ (${i.detail})`).join("; ")}${request.goAheadReason ? ` — went ahead: ${request.goAheadReason}` : ""}`);
+  return id;
 }
 
 /**

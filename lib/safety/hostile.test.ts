@@ -124,6 +124,7 @@ describe("hostile server-action inputs", () => {
     confirmDeployAction: { deployId: "cm1abc", scriptSha256: "a".repeat(64) },
     cancelDeployAction: { deployId: "cm1abc" },
     resumeWatchingAction: { deployId: "cm1abc" },
+    preDeployChecklistAction: { environment: "prod", services: ["audit"] },
     rerunChecksAction: { deployId: "cm1abc" },
     runRunbookAction: { environment: "prod", action: "docker-dns-fix", instanceId: "i-0123456789abcdef0" },
     retryFailedHostsAction: { deployId: "cm1abc" },

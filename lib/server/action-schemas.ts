@@ -20,7 +20,8 @@ const services = z.array(serviceName).min(1, "pick at least one service").max(10
 
 export const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "not a sha256");
 
-export const startDeployInput = z.object({ environment: environmentName, services, reviewScript: z.boolean().default(false), skipOfflineHosts: z.boolean().default(false) });
+export const startDeployInput = z.object({ environment: environmentName, services, reviewScript: z.boolean().default(false), skipOfflineHosts: z.boolean().default(false), goAheadReason: z.string().trim().max(500, "keep the reason under 500 characters").refine((r) => !/[\0\r]/.test(r), "no control characters").optional() });
+export const checklistInput = z.object({ environment: environmentName, services });
 export const deployIdInput = z.object({ deployId });
 /** Confirming a reviewed script carries the sha256 of the script the operator read. */
 export const confirmDeployInput = z.object({ deployId, scriptSha256: sha256 });
@@ -52,6 +53,7 @@ export const ACTION_SCHEMAS = {
   confirmDeployAction: confirmDeployInput,
   cancelDeployAction: deployIdInput,
   resumeWatchingAction: deployIdInput,
+  preDeployChecklistAction: checklistInput,
   rerunChecksAction: deployIdInput,
   runRunbookAction: runActionInput,
   retryFailedHostsAction: deployIdInput,
