@@ -6,6 +6,10 @@ test("checks go green, a stale host is named, and the DNS fix from the checks pa
   const deploy = async (service: string) => {
     await page.goto("/");
     await page.getByRole("checkbox", { name: new RegExp(`^${service}\\b`) }).check();
+    const checklist = page.getByTestId("pre-deploy-checklist");
+    await expect(checklist).not.toContainText("Checking…");
+    // After red checks the checklist asks why the operator goes ahead; the reason is recorded.
+    if (await page.getByTestId("go-ahead-reason").isVisible()) await page.getByTestId("go-ahead-reason").fill("fixing the host the checks named");
     await page.getByRole("button", { name: "Deploy", exact: true }).click();
     await expect(page).toHaveURL(/\/deploys\//);
   };
