@@ -199,6 +199,20 @@ describe("parallel pack", () => {
     }
   });
 
+  it("fails the pack when a piece in the middle of a big file changes (same size)", async () => {
+    const target = path.join(tree, "app/src/big.js");
+    const original = await fs.readFile(target);
+    const packed = await packBundle({ repoDir: tree, label: "app", services: ["app"], paths: ["app"], replace: [] }, { chunkSize: 256 * 1024 });
+    const handle = await fs.open(target, "r+");
+    await handle.write(Buffer.from(original[2 * 1024 * 1024 + 5] === 0x41 ? "B" : "A"), 0, 1, 2 * 1024 * 1024 + 5);
+    await handle.close();
+    try {
+      await expect(buffer(packed.stream)).rejects.toThrow(/app\/src\/big\.js changed while it was being packed \(its content no longer matches/);
+    } finally {
+      await fs.writeFile(target, original);
+    }
+  });
+
   it("fails the pack when a file's size changes between hashing and streaming (small and large files)", async () => {
     for (const name of ["app/src/m5.js", "app/src/big.js"]) {
       const target = path.join(tree, name);

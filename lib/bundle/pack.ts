@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { ParallelGzip } from "./gzipPool";
+import { PackWorkers, PIECE, WorkerJobError, type ChunkJob, type ChunkPart } from "./packWorkers";
 import { MANIFEST_PATH, type BundleManifest, type GitInfo, type ManifestFile } from "./manifest";
 import { END_OF_ARCHIVE, entryHeader, padding } from "./tar";
 
@@ -22,12 +22,12 @@ export interface CollectedFile extends ManifestFile {
   mtime: Date;
   /** Already compressed (high-entropy sample): stored in the gzip stream without deflating. */
   incompressible: boolean;
+  /** sha256 of each PIECE of a file bigger than one, to check a big file piece by piece when streaming. */
+  pieces?: string[] | null;
 }
 
 export interface PackTuning {
-  /** Files hashed at once in the first pass (default 8). */
-  hashConcurrency?: number;
-  /** gzip worker threads (default: every core). */
+  /** Worker threads hashing, reading and compressing (default: every core). */
   workers?: number;
   /** Bytes of tar per gzip member (default 1 MiB). */
   chunkSize?: number;
@@ -44,50 +44,15 @@ function isInside(root: string, candidate: string): boolean {
 
 const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
-/** Files up to this size are read whole; bigger ones in pieces of this size (bounded memory per file). */
-const PIECE = 1024 * 1024;
-/** Files this big or more are sampled to see whether deflating them is worth anything. */
-const SAMPLE_FROM = 64 * 1024;
-
-/**
- * Shannon entropy of a few 4 KiB samples, in bits per byte. Already-compressed data (JPEG, PNG,
- * woff2, zip) is ~8; text and code ~4.5–6. Deflating ≥7.6 saves nothing but costs the most CPU.
- */
-function looksIncompressible(data: Buffer): boolean {
-  if (data.length < SAMPLE_FROM) return false;
-  const counts = new Uint32Array(256);
-  const SAMPLE = 4096;
-  let total = 0;
-  for (const start of [1024, Math.floor(data.length / 2), data.length - SAMPLE - 1]) {
-    for (let i = start; i < start + SAMPLE; i++) counts[data[i]]++;
-    total += SAMPLE;
-  }
-  let entropy = 0;
-  for (const count of counts) if (count) entropy -= (count / total) * Math.log2(count / total);
-  return entropy >= 7.6;
-}
-
 function fileChanged(file: { path: string }, detail: string): BundleError {
   return new BundleError(`${file.path} changed while it was being packed (${detail}); nothing was uploaded from a half-changed tree — run the deploy again once the build has finished writing`);
 }
 
-/** Reads a whole file in pieces, calling `onPiece` for each; checks it still has `expectedSize` bytes. */
-async function readPieces(file: CollectedFile, expectedSize: number, onPiece: (piece: Buffer) => void | Promise<void>): Promise<void> {
-  const handle = await fsp.open(file.absolute, "r");
-  try {
-    let read = 0;
-    for (;;) {
-      const buffer = Buffer.allocUnsafe(Math.min(PIECE, Math.max(1, expectedSize - read + 1)));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
-      if (read > expectedSize) throw fileChanged(file, `it grew past ${expectedSize} bytes`);
-      await onPiece(buffer.subarray(0, bytesRead));
-    }
-    if (read !== expectedSize) throw fileChanged(file, `size ${expectedSize} → ${read} bytes`);
-  } finally {
-    await handle.close();
-  }
+/** A worker's failure as the packer reports it: a changed file by name, anything else as is. */
+function fromWorker(error: unknown): Error {
+  if (error instanceof WorkerJobError && error.changed) return fileChanged(error.changed, error.changed.detail);
+  if (error instanceof WorkerJobError && /ENOENT/.test(error.message)) return new BundleError(`a file vanished while it was being packed: ${error.message}`);
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** Runs `task` over `items` with at most `limit` at once, stopping at the first error. */
@@ -108,23 +73,28 @@ async function forEachLimited<T>(items: readonly T[], limit: number, task: (item
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
-async function hashFile(file: CollectedFile): Promise<void> {
-  if (file.linkTarget !== undefined) return;
-  const hash = createHash("sha256");
-  if (file.size <= PIECE) {
-    const data = await fsp.readFile(file.absolute);
-    if (data.length !== file.size) throw fileChanged(file, `size ${file.size} → ${data.length} bytes`);
-    hash.update(data);
-    file.incompressible = looksIncompressible(data);
-  } else {
-    let first = true;
-    await readPieces(file, file.size, (piece) => {
-      if (first) file.incompressible = looksIncompressible(piece);
-      first = false;
-      hash.update(piece);
-    });
+/** First pass: every file hashed in the workers, in batches of up to 4 MiB / 256 files. */
+async function hashFiles(files: CollectedFile[], workers: PackWorkers): Promise<void> {
+  const batches: CollectedFile[][] = [];
+  let batch: CollectedFile[] = [];
+  let bytes = 0;
+  for (const file of files) {
+    if (file.linkTarget !== undefined) continue;
+    batch.push(file);
+    bytes += file.size;
+    if (bytes >= 4 * PIECE || batch.length >= 256) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
   }
-  file.sha256 = hash.digest("hex");
+  if (batch.length) batches.push(batch);
+  await forEachLimited(batches, workers.size * 2, async (files) => {
+    const results = await workers.hash(files).catch((error) => {
+      throw fromWorker(error);
+    });
+    results.forEach((result, i) => Object.assign(files[i], { sha256: result.sha256, pieces: result.pieces, incompressible: result.incompressible }));
+  });
 }
 
 /**
@@ -153,7 +123,8 @@ export async function collectFiles(repoDir: string, relativePaths: readonly stri
     }
     if (stat.isDirectory()) {
       const entries = await fsp.readdir(absolute);
-      for (const entry of entries.sort()) await visit(path.posix.join(relative, entry), path.join(absolute, entry));
+      // siblings are stat'ed together (the walk is latency-bound); the order is fixed by sorting below
+      await Promise.all(entries.map((entry) => visit(path.posix.join(relative, entry), path.join(absolute, entry))));
       return;
     }
     if (!stat.isFile()) throw new BundleError(`${relative} is not a regular file, directory or symlink`);
@@ -174,9 +145,16 @@ export async function collectFiles(repoDir: string, relativePaths: readonly stri
     await visit(relative, path.join(parentReal, path.basename(relative)));
   }
   const sorted = [...files.values()].sort(byPath);
-  await forEachLimited(sorted, tuning.hashConcurrency ?? 8, hashFile);
+  const workers = new PackWorkers(workerCount(tuning));
+  try {
+    await hashFiles(sorted, workers);
+  } finally {
+    await workers.close();
+  }
   return sorted;
 }
+
+const workerCount = (tuning: PackTuning) => Math.max(1, tuning.workers ?? os.availableParallelism());
 
 const run = promisify(execFile);
 
@@ -260,10 +238,8 @@ export async function packBundle(request: PackRequest, tuning: PackTuning = {}):
   const contentSha256 = bundleContentSha256({ ...request, files });
   const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + "\n");
 
-  const workers = Math.max(1, tuning.workers ?? os.availableParallelism());
-  const chunkSize = tuning.chunkSize ?? 1024 * 1024;
+  const chunkSize = tuning.chunkSize ?? PIECE;
   const level = tuning.level ?? 6;
-  const maxInFlight = tuning.maxInFlight ?? Math.max(4, workers * 2);
   const highWaterMark = 4 * 1024 * 1024;
 
   let settle!: { resolve: (v: { sha256: string; size: number }) => void; reject: (e: Error) => void };
@@ -295,92 +271,84 @@ export async function packBundle(request: PackRequest, tuning: PackTuning = {}):
   };
 
   async function produce(): Promise<void> {
+    const workers = new PackWorkers(workerCount(tuning));
+    const maxInFlight = tuning.maxInFlight ?? Math.max(4, workers.size * 2);
     const hash = createHash("sha256");
     let size = 0;
-    const gzip = new ParallelGzip({
-      workers,
-      maxInFlight,
-      onMember: (member) => {
-        hash.update(member);
-        size += member.length;
-        if (!stream.destroyed) stream.push(member);
-      },
-    });
-    let chunk = gzip.buffer(chunkSize);
-    let used = 0;
-    let store = false; // the current chunk holds already-compressed file bytes
-    const flush = async () => {
-      if (used === 0) return;
-      await readerWants();
-      await gzip.write(chunk, used, store ? 0 : level);
-      chunk = gzip.buffer(chunkSize);
-      used = 0;
+    const inFlight: Promise<Buffer>[] = [];
+    // Emits the oldest chunk's member once it is ready: output order is input order.
+    const emitOldest = async () => {
+      const member = await inFlight.shift()!.catch((error) => {
+        throw fromWorker(error);
+      });
+      hash.update(member);
+      size += member.length;
+      if (!stream.destroyed) stream.push(member);
     };
-    const append = async (bytes: Buffer, incompressible: boolean) => {
-      if (incompressible !== store && used > 0) await flush();
-      store = incompressible;
-      for (let offset = 0; offset < bytes.length; ) {
-        const n = Math.min(bytes.length - offset, chunkSize - used);
-        bytes.copy(chunk, used, offset, offset + n);
-        used += n;
-        offset += n;
-        if (used === chunkSize) await flush();
-      }
+    const submit = async (job: ChunkJob) => {
+      while (inFlight.length >= maxInFlight) await emitOldest();
+      await readerWants();
+      const member = workers.chunk(job);
+      member.catch(() => {}); // handled when emitted
+      inFlight.push(member);
     };
 
-    // Small files are read a few ahead of the tar writer so the disk and the hashing overlap.
-    const AHEAD_FILES = 16;
-    const AHEAD_BYTES = 8 * 1024 * 1024;
-    const reads = new Map<number, Promise<Buffer>>();
-    let ahead = 0;
-    let aheadBytes = 0;
-    const readAhead = (from: number) => {
-      for (ahead = Math.max(ahead, from); ahead < files.length && ahead - from < AHEAD_FILES && aheadBytes < AHEAD_BYTES; ahead++) {
-        const file = files[ahead];
-        if (file.linkTarget !== undefined || file.size > PIECE) continue;
-        const reading = fsp.readFile(file.absolute);
-        reading.catch(() => {});
-        reads.set(ahead, reading);
-        aheadBytes += file.size;
+    // The tar stream is laid out here (sizes are known) and cut into chunk jobs: headers and
+    // padding travel inline, file bytes are read by the worker that compresses them.
+    let inline: Buffer[] = [];
+    let inlineLength = 0;
+    let parts: ChunkPart[] = [];
+    let length = 0;
+    let store = false;
+    const close = async () => {
+      if (length === 0) return;
+      const job: ChunkJob = { level: store ? 0 : level, length, inline: Buffer.concat(inline, inlineLength), parts };
+      inline = [];
+      inlineLength = 0;
+      parts = [];
+      length = 0;
+      await submit(job);
+    };
+    const addInline = async (bytes: Buffer) => {
+      if (bytes.length === 0) return;
+      if (store && length > 0) await close();
+      store = false;
+      inline.push(bytes);
+      parts.push({ inline: [inlineLength, inlineLength + bytes.length] });
+      inlineLength += bytes.length;
+      length += bytes.length;
+      if (length >= chunkSize) await close();
+    };
+    const addFile = async (file: CollectedFile) => {
+      if (file.incompressible !== store && length > 0) await close();
+      store = file.incompressible;
+      const pieces = file.size > PIECE ? file.pieces : null;
+      if (pieces && pieces.length !== Math.ceil(file.size / PIECE)) throw new Error(`internal: ${file.path} has ${pieces.length} piece hashes`);
+      for (let offset = 0, index = 0; offset < file.size; offset += PIECE, index++) {
+        const piece = Math.min(PIECE, file.size - offset);
+        parts.push({ absolute: file.absolute, path: file.path, fileSize: file.size, offset, length: piece, sha256: pieces ? pieces[index] : file.sha256 });
+        length += piece;
+        if (length >= chunkSize) await close();
       }
     };
 
     try {
-      await append(entryHeader({ name: MANIFEST_PATH, type: "file", size: manifestBytes.length, mode: 0o644, mtime: Date.parse(manifest.createdAt) / 1000 }), false);
-      await append(manifestBytes, false);
-      await append(padding(manifestBytes.length), false);
-      for (let index = 0; index < files.length; index++) {
-        const file = files[index];
-        readAhead(index);
+      await addInline(entryHeader({ name: MANIFEST_PATH, type: "file", size: manifestBytes.length, mode: 0o644, mtime: Date.parse(manifest.createdAt) / 1000 }));
+      await addInline(manifestBytes);
+      await addInline(padding(manifestBytes.length));
+      for (const file of files) {
         const mtime = file.mtime.getTime() / 1000;
         if (file.linkTarget !== undefined) {
-          await append(entryHeader({ name: file.path, type: "symlink", size: 0, mode: 0o777, mtime, linkname: file.linkTarget }), false);
+          await addInline(entryHeader({ name: file.path, type: "symlink", size: 0, mode: 0o777, mtime, linkname: file.linkTarget }));
           continue;
         }
-        await append(entryHeader({ name: file.path, type: "file", size: file.size, mode: file.mode, mtime }), false);
-        const check = createHash("sha256");
-        const pending = reads.get(index);
-        if (pending) {
-          reads.delete(index);
-          aheadBytes -= file.size;
-          const data = await pending.catch((error: Error) => {
-            throw fileChanged(file, error.message);
-          });
-          if (data.length !== file.size) throw fileChanged(file, `size ${file.size} → ${data.length} bytes`);
-          check.update(data);
-          await append(data, file.incompressible);
-        } else {
-          await readPieces(file, file.size, async (piece) => {
-            check.update(piece);
-            await append(piece, file.incompressible);
-          });
-        }
-        if (check.digest("hex") !== file.sha256) throw fileChanged(file, "its content no longer matches the sha256 taken for the manifest");
-        await append(padding(file.size), file.incompressible);
+        await addInline(entryHeader({ name: file.path, type: "file", size: file.size, mode: file.mode, mtime }));
+        await addFile(file);
+        await addInline(padding(file.size));
       }
-      await append(END_OF_ARCHIVE, false);
-      await flush();
-      await gzip.flush();
+      await addInline(END_OF_ARCHIVE);
+      await close();
+      while (inFlight.length) await emitOldest();
       const result = { sha256: hash.digest("hex"), size };
       stream.push(null);
       settle.resolve(result);
@@ -389,7 +357,7 @@ export async function packBundle(request: PackRequest, tuning: PackTuning = {}):
       settle.reject(failure);
       if (!stream.destroyed) stream.destroy(failure);
     } finally {
-      await gzip.close();
+      await workers.close();
     }
   }
 
