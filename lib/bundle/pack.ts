@@ -107,6 +107,13 @@ export async function collectFiles(repoDir: string, relativePaths: readonly stri
   const repoReal = await fsp.realpath(repoDir);
   const files = new Map<string, CollectedFile>();
 
+  // Siblings are stat'ed a few at a time (the walk is latency-bound), never the whole tree at once
+  // (that would hold thousands of pending requests); the order is fixed by sorting below.
+  const WALK_CONCURRENCY = 16;
+  async function visitAll(entries: { relative: string; absolute: string }[]): Promise<void> {
+    await forEachLimited(entries, WALK_CONCURRENCY, (entry) => visit(entry.relative, entry.absolute));
+  }
+
   async function visit(relative: string, absolute: string): Promise<void> {
     const stat = await fsp.lstat(absolute).catch(() => null);
     if (!stat) throw new BundleError(`${relative} does not exist in ${repoReal}`);
@@ -123,8 +130,7 @@ export async function collectFiles(repoDir: string, relativePaths: readonly stri
     }
     if (stat.isDirectory()) {
       const entries = await fsp.readdir(absolute);
-      // siblings are stat'ed together (the walk is latency-bound); the order is fixed by sorting below
-      await Promise.all(entries.map((entry) => visit(path.posix.join(relative, entry), path.join(absolute, entry))));
+      await visitAll(entries.map((entry) => ({ relative: path.posix.join(relative, entry), absolute: path.join(absolute, entry) })));
       return;
     }
     if (!stat.isFile()) throw new BundleError(`${relative} is not a regular file, directory or symlink`);

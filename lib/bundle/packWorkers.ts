@@ -97,9 +97,27 @@ function hashFile(file, scratch) {
   }
 }
 
+// Memory stays flat only if garbage does not pile up: one reused input buffer per worker, and a
+// collection every few MiB (a worker's heap is tiny, so it costs ~1 ms; V8 would otherwise wait for
+// ~64 MB of dead buffers per thread before collecting).
+let chunkScratch = Buffer.alloc(0);
+// (The flag is process-wide, so it is set only long enough to make one context and take its gc.)
+let collect = null;
+try {
+  const v8 = require("node:v8");
+  v8.setFlagsFromString("--expose-gc");
+  try {
+    collect = require("node:vm").runInNewContext("gc");
+  } finally {
+    v8.setFlagsFromString("--no-expose-gc");
+  }
+} catch {}
+let sinceCollect = 0;
+
 function packChunk(job) {
   const inline = Buffer.from(job.inline.buffer, job.inline.byteOffset, job.inline.byteLength);
-  const buffer = Buffer.allocUnsafe(job.length);
+  if (chunkScratch.length < job.length) chunkScratch = Buffer.allocUnsafe(Math.max(job.length, 2 * PIECE));
+  const buffer = chunkScratch.subarray(0, job.length);
   let at = 0;
   for (const part of job.parts) {
     if (part.inline) {
@@ -121,7 +139,12 @@ function packChunk(job) {
     at += part.length;
   }
   if (at !== job.length) throw new Error("chunk length mismatch: planned " + job.length + ", filled " + at);
-  const out = zlib.gzipSync(buffer, { level: job.level, chunkSize: 256 * 1024 });
+  const out = zlib.gzipSync(buffer, { level: job.level, chunkSize: 64 * 1024 });
+  sinceCollect += job.length;
+  if (collect && sinceCollect >= 8 * PIECE) {
+    sinceCollect = 0;
+    collect();
+  }
   // transfer only a buffer that is wholly ours (small results may sit in Node's shared pool)
   return out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out.buffer : out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
 }
