@@ -198,7 +198,7 @@ interface BigTreeResult {
 
 async function measureBigTreeRss(tree: string, megabytes: number, bigMegabytes: number, s3: { url: string; bucket: string }): Promise<BigTreeResult> {
   const big = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-bench-big-"));
-  const copies = Math.ceil(bigMegabytes / megabytes);
+  const copies = Math.max(1, Math.round(bigMegabytes / megabytes));
   // Hard links: the same bytes as the first tree, no extra disk, every byte still read and compressed.
   for (let i = 0; i < copies; i++) execFileSync("cp", ["-al", tree, path.join(big, `copy${i}`)]);
   try {
