@@ -30,7 +30,7 @@ export default defineConfig({
   webServer: {
     // The newcomer's path: npm start with no config starts the sandbox and the panel.
     command: "node scripts/start.mjs",
-    url: `http://127.0.0.1:${port}/api/overview`,
+    url: `http://127.0.0.1:${port}/`,
     timeout: 240_000,
     reuseExistingServer: false,
     stdout: "pipe",

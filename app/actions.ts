@@ -1,57 +1,58 @@
 "use server";
 
-import { z } from "zod";
-import { cancelDeploy, confirmDeploy, startDeploy } from "@/lib/deploy/deploy";
+import { cancelDeploy, confirmDeploy, rerunChecks, resumeWatching, startDeploy } from "@/lib/deploy/deploy";
+import { startRunbookAction } from "@/lib/deploy/runbook";
 import { previewRedeploy, retryFailedHosts, startRedeploy } from "@/lib/deploy/redeploy";
 import { runAction } from "@/lib/server/action";
+import { confirmDeployInput, deployIdInput, redeployInput, runActionInput, sandboxFaultInput, startDeployInput, startRedeployInput } from "@/lib/server/action-schemas";
 import { requireContext } from "@/lib/server/deckhand";
 import { setSandboxFault } from "@/lib/server/sandbox-control";
 
-const deployId = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, "not a deploy id");
+// Every action goes through runAction: panel token, then its schema (lib/server/action-schemas.ts).
 
 export async function startDeployAction(input: unknown) {
-  return runAction(
-    z.object({ environment: z.string().min(1), services: z.array(z.string().min(1)).min(1, "pick at least one service"), reviewScript: z.boolean().default(false) }),
-    input,
-    async (request) => ({ deployId: await startDeploy(await requireContext(), request) }),
-  );
+  return runAction(startDeployInput, input, async (request) => ({ deployId: await startDeploy(await requireContext(), request) }));
 }
 
+/** Sends a reviewed script: the request carries the sha256 of the script the operator read. */
 export async function confirmDeployAction(input: unknown) {
-  return runAction(z.object({ deployId }), input, async ({ deployId }) => confirmDeploy(await requireContext(), deployId));
+  return runAction(confirmDeployInput, input, async ({ deployId, scriptSha256 }) => confirmDeploy(await requireContext(), deployId, scriptSha256));
 }
 
 export async function cancelDeployAction(input: unknown) {
-  return runAction(z.object({ deployId }), input, async ({ deployId }) => cancelDeploy(await requireContext(), deployId));
+  return runAction(deployIdInput, input, async ({ deployId }) => cancelDeploy(await requireContext(), deployId));
+}
+
+export async function resumeWatchingAction(input: unknown) {
+  return runAction(deployIdInput, input, async ({ deployId }) => resumeWatching(await requireContext(), deployId));
+}
+
+export async function rerunChecksAction(input: unknown) {
+  return runAction(deployIdInput, input, async ({ deployId }) => rerunChecks(await requireContext(), deployId));
+}
+
+/** A runbook action from the config (e.g. the Docker DNS fix) on one host or all, recorded like a deploy. */
+export async function runRunbookAction(input: unknown) {
+  return runAction(runActionInput, input, async (request) => ({ deployId: await startRunbookAction(await requireContext(), request) }));
 }
 
 export async function setSandboxFaultAction(input: unknown) {
-  return runAction(
-    z.object({ instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/), fault: z.enum(["offline", "fail-next", "slow", "hang", "dns", "stale"]), on: z.boolean() }),
-    input,
-    async ({ instanceId, fault, on }) => setSandboxFault(instanceId, fault, on),
-  );
+  return runAction(sandboxFaultInput, input, async ({ instanceId, fault, on }) => setSandboxFault(instanceId, fault, on));
 }
-
-const redeployRequest = z.object({
-  environment: z.string().min(1),
-  bundleKey: z.string().regex(/^[A-Za-z0-9_.\/-]{1,1024}$/, "not a bundle key"),
-  services: z.array(z.string().min(1)).min(1, "pick at least one service"),
-  kind: z.enum(["rollback", "redeploy"]),
-});
 
 /** What a rollback / redeploy would do (checks, from → to, diff, script), before anything is sent. */
 export async function previewRedeployAction(input: unknown) {
-  return runAction(redeployRequest, input, async (request) => {
+  return runAction(redeployInput, input, async (request) => {
     const { manifest: _manifest, ...preview } = await previewRedeploy(await requireContext(), request);
     return preview;
   });
 }
 
+/** Starts what the operator confirmed: refused when the plan's fingerprint no longer matches the preview. */
 export async function startRedeployAction(input: unknown) {
-  return runAction(redeployRequest, input, async (request) => ({ deployId: await startRedeploy(await requireContext(), request) }));
+  return runAction(startRedeployInput, input, async (request) => ({ deployId: await startRedeploy(await requireContext(), request) }));
 }
 
 export async function retryFailedHostsAction(input: unknown) {
-  return runAction(z.object({ deployId }), input, async ({ deployId }) => ({ instanceIds: await retryFailedHosts(await requireContext(), deployId) }));
+  return runAction(deployIdInput, input, async ({ deployId }) => ({ instanceIds: await retryFailedHosts(await requireContext(), deployId) }));
 }

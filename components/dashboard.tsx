@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMemo, useState, useTransition } from "react";
 import { startDeployAction } from "@/app/actions";
+import { withToken } from "./panel-token";
 import { deployShape } from "@/lib/deploy/plan";
 import type { EnvironmentView, OverviewView, ServiceView } from "@/lib/deploy/views";
 import { fetchJson } from "./fetch-json";
@@ -103,11 +104,16 @@ function HostTable({ environment }: { environment: EnvironmentView }) {
   );
 }
 
+/** Fields of the deploy form that a refusal can point at (the action's field errors). */
+const FIELD_LABELS: Record<string, string> = { services: "Services", environment: "Environment", reviewScript: "Review" };
+
 function DeployForm({ environment, services }: { environment: EnvironmentView; services: ServiceView[] }) {
   const router = useRouter();
   const [chosen, setChosen] = useState<string[]>([]);
   const [reviewScript, setReviewScript] = useState(false);
+  const [skipOfflineHosts, setSkipOfflineHosts] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [pending, startTransition] = useTransition();
   const byName = useMemo(() => Object.fromEntries(services.map((s) => [s.name, s])), [services]);
   const shape = chosen.length > 0 ? deployShape(byName, chosen) : null;
@@ -117,15 +123,17 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
   const deploy = () =>
     startTransition(async () => {
       setError(null);
-      const result = await startDeployAction({ environment: environment.name, services: chosen, reviewScript });
+      setFieldErrors({});
+      const result = await startDeployAction(withToken({ environment: environment.name, services: chosen, reviewScript, skipOfflineHosts }));
       if (result.ok) router.push(`/deploys/${result.data.deployId}`);
+      else if (result.fieldErrors && Object.keys(result.fieldErrors).every((field) => field in FIELD_LABELS)) setFieldErrors(result.fieldErrors);
       else setError(result.error);
     });
 
   return (
     <div className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
       <h2 className="mb-3 font-semibold">Deploy to {environment.name}</h2>
-      <fieldset className="flex flex-wrap gap-3" aria-label="Services">
+      <fieldset className="flex flex-wrap gap-3" aria-label="Services" aria-invalid={Boolean(fieldErrors.services)} aria-describedby={fieldErrors.services ? "services-error" : undefined}>
         {services.map((service) => (
           <label key={service.name} className={`flex cursor-pointer items-center gap-2 rounded-md border px-3 py-2 text-sm ${chosen.includes(service.name) ? "border-sky-500 bg-sky-50" : "border-slate-200"}`}>
             <input type="checkbox" name="service" value={service.name} checked={chosen.includes(service.name)} onChange={() => toggle(service.name)} />
@@ -134,10 +142,15 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
           </label>
         ))}
       </fieldset>
+      {fieldErrors.services && (
+        <p id="services-error" role="alert" className="mt-2 text-sm text-red-800">
+          {FIELD_LABELS.services}: {fieldErrors.services}
+        </p>
+      )}
       {shape && (
         <dl className="mt-4 grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm" data-testid="deploy-shape">
           <dt className="text-slate-500">Shape</dt>
-          <dd>{shape.services.length > 1 ? "several services" : shape.services[0] === "ui" ? "UI-only" : "one service"} · bundle label <code>{shape.label}</code></dd>
+          <dd>{shape.kind} · bundle label <code>{shape.label}</code></dd>
           <dt className="text-slate-500">Bundle carries</dt>
           <dd className="font-mono text-xs">{shape.paths.join("  ")}</dd>
           <dt className="text-slate-500">Replaced whole</dt>
@@ -162,6 +175,10 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
         <label className="flex items-center gap-2 text-sm text-slate-600">
           <input type="checkbox" checked={reviewScript} onChange={(e) => setReviewScript(e.target.checked)} />
           Review the host script before it is sent
+        </label>
+        <label className="flex items-center gap-2 text-sm text-slate-600">
+          <input type="checkbox" checked={skipOfflineHosts} onChange={(e) => setSkipOfflineHosts(e.target.checked)} />
+          Skip hosts SSM sees offline (otherwise the deploy is refused)
         </label>
       </div>
       {error && (

@@ -3,7 +3,8 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useRef, useState, useTransition } from "react";
-import { cancelDeployAction, confirmDeployAction, retryFailedHostsAction } from "@/app/actions";
+import { cancelDeployAction, confirmDeployAction, resumeWatchingAction, retryFailedHostsAction } from "@/app/actions";
+import { withToken } from "./panel-token";
 import type { DeployEventView, DeployView, HostRunView } from "@/lib/deploy/views";
 import { ErrorBox } from "./dashboard";
 import { fetchJson } from "./fetch-json";
@@ -131,19 +132,25 @@ function DeployActions({ deploy }: { deploy: DeployView }) {
   const queryClient = useQueryClient();
   const [error, setError] = useState<string | null>(null);
   const [pending, startTransition] = useTransition();
-  const act = (action: (input: { deployId: string }) => Promise<{ ok: true } | { ok: false; error: string }>) =>
+  const act = (action: (input: { deployId: string; scriptSha256: string }) => Promise<{ ok: true } | { ok: false; error: string }>) =>
     startTransition(async () => {
-      const result = await action({ deployId: deploy.id });
+      // Confirming sends the sha256 of the script shown here: the server refuses if it changed.
+      const result = await action(withToken({ deployId: deploy.id, scriptSha256: deploy.scriptSha256 }));
       setError(result.ok ? null : result.error);
       await queryClient.invalidateQueries({ queryKey: ["deploy", deploy.id] });
     });
-  const canCancel = deploy.status === "running" || deploy.status === "awaiting_confirmation";
-  const canRetry = (deploy.status === "failed" || deploy.status === "partially_failed") && deploy.commandId !== null;
+  const canCancel = ["queued", "building", "uploading", "awaiting_confirmation", "running", "lost_contact"].includes(deploy.status);
+  const canRetry = ["failed", "partially_failed", "cancelled", "lost_contact"].includes(deploy.status) && deploy.commandId !== null;
   return (
     <div className="flex items-center gap-2">
       {deploy.status === "awaiting_confirmation" && (
         <button type="button" disabled={pending} onClick={() => act(confirmDeployAction)} className="rounded-md bg-sky-700 px-3 py-1.5 text-sm font-semibold text-white hover:bg-sky-800 disabled:bg-slate-300">
           Send to hosts
+        </button>
+      )}
+      {deploy.status === "lost_contact" && (
+        <button type="button" disabled={pending} onClick={() => act(resumeWatchingAction)} data-testid="resume-watching" className="rounded-md bg-sky-700 px-3 py-1.5 text-sm font-semibold text-white hover:bg-sky-800 disabled:bg-slate-300">
+          {pending ? "Resuming…" : "Resume watching"}
         </button>
       )}
       {canRetry && (

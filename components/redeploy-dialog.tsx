@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useId, useState, useTransition } from "react";
 import { previewRedeployAction, startRedeployAction } from "@/app/actions";
+import { withToken } from "./panel-token";
 import { FileDiff } from "./file-diff";
 import { bundleFileName, formatDuration } from "./format";
 
@@ -36,7 +37,7 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
 
   const preview = useQuery({
     queryKey: ["redeploy-preview", request],
-    queryFn: () => previewRedeployAction(request),
+    queryFn: () => previewRedeployAction(withToken(request)),
     enabled: chosen.length > 0,
     // A preview is a snapshot of "what would happen now": never reuse an old one.
     gcTime: 0,
@@ -55,7 +56,9 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
   const confirm = () =>
     startTransition(async () => {
       setStartError(null);
-      const result = await startRedeployAction(request);
+      if (!ready) return;
+      // The preview's fingerprint goes back with the request: the server refuses if the plan changed.
+      const result = await startRedeployAction(withToken({ ...request, planSha256: ready.planSha256 }));
       if (result.ok) router.push(`/deploys/${result.data.deployId}`);
       else setStartError(result.error);
     });

@@ -3,6 +3,8 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useOptimistic, useState, useTransition } from "react";
 import { setSandboxFaultAction } from "@/app/actions";
+import { SANDBOX_FAULTS } from "@/lib/sandbox/faults";
+import { withToken } from "./panel-token";
 import { fetchJson } from "./fetch-json";
 
 interface SandboxHostState {
@@ -12,14 +14,6 @@ interface SandboxHostState {
   albHealthy?: boolean;
 }
 
-const FAULTS: { name: string; help: string }[] = [
-  { name: "offline", help: "SSM cannot deliver (Undeliverable, ConnectionLost)" },
-  { name: "fail-next", help: "the next script fails" },
-  { name: "slow", help: "every step takes seconds" },
-  { name: "hang", help: "the script hangs until executionTimeout" },
-  { name: "dns", help: "Docker DNS poisoning: half the requests fail" },
-  { name: "stale", help: "acknowledges deploys but ignores them" },
-];
 
 /** Fault injection for the local sandbox: rehearse every failure mode of the runbooks. */
 export function SandboxPanel() {
@@ -35,7 +29,7 @@ export function SandboxPanel() {
   const toggle = (instanceId: string, fault: string, on: boolean) =>
     startTransition(async () => {
       setOptimistic({ instanceId, fault, on });
-      const result = await setSandboxFaultAction({ instanceId, fault, on });
+      const result = await setSandboxFaultAction(withToken({ instanceId, fault, on }));
       setError(result.ok ? null : result.error);
       await queryClient.invalidateQueries({ queryKey: ["sandbox"] });
     });
@@ -53,7 +47,7 @@ export function SandboxPanel() {
               {host.albHealthy !== undefined && <span className={`ml-2 text-xs ${host.albHealthy ? "text-emerald-700" : "text-red-700"}`}>{host.albHealthy ? "in ALB rotation" : "out of ALB rotation"}</span>}
             </p>
             <div className="flex flex-wrap gap-2">
-              {FAULTS.map((fault) => {
+              {SANDBOX_FAULTS.map((fault) => {
                 const on = host.faults.includes(fault.name);
                 return (
                   <label key={fault.name} title={fault.help} className={`flex items-center gap-1 rounded border px-2 py-1 text-xs ${on ? "border-red-400 bg-red-50 text-red-800" : "border-slate-200"}`}>

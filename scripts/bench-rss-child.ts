@@ -37,7 +37,7 @@ const packPeakRss = readPeakRss();
 
 const { DeleteObjectCommand, S3Client } = await import("@aws-sdk/client-s3");
 const { uploadBundle } = await import("../lib/aws/s3");
-const s3 = new S3Client({ region: "ap-south-1", endpoint: process.env.BENCH_S3!, forcePathStyle: true, credentials: { accessKeyId: "sandbox", secretAccessKey: "sandbox" } });
+const s3 = new S3Client({ region: "ap-south-1", endpoint: process.env.BENCH_S3!, forcePathStyle: true, credentials: JSON.parse(process.env.BENCH_S3_CREDENTIALS!) });
 const sdkRss = process.memoryUsage().rss;
 resetPeakRss();
 t = performance.now();

@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { uploadBundle } from "../lib/aws/s3";
 import { listInvocations, sendScript } from "../lib/aws/ssm";
 import { packBundle } from "../lib/bundle/pack";
+import { newSandboxCredentials, type SandboxCredentials } from "../lib/sandbox/auth";
 import { startJsonService } from "../lib/sandbox/awsJson";
 import { SimulatedHost } from "../lib/sandbox/hosts";
 import { LogStore } from "../lib/sandbox/logs";
@@ -28,7 +29,6 @@ import { SsmService } from "../lib/sandbox/ssm";
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SELF), "..");
 const PATHS = ["src", "dist", "public"];
-const CREDENTIALS = { accessKeyId: "sandbox", secretAccessKey: "sandbox" };
 const REGION = "ap-south-1";
 const MiB = 1024 * 1024;
 
@@ -158,8 +158,15 @@ const cpuSince = (from: NodeJS.CpuUsage) => {
   return (used.user + used.system) / 1e6;
 };
 
-async function startS3(): Promise<{ url: string; bucket: string; stop(): void }> {
-  const child = spawn(process.execPath, [path.join(ROOT, "scripts/bench-s3.mjs"), "deckhand-bench", "--exit-with-stdin"], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+interface BenchS3 {
+  url: string;
+  bucket: string;
+  credentials: SandboxCredentials;
+  stop(): void;
+}
+
+async function startS3(): Promise<BenchS3> {
+  const child = spawn(process.execPath, [...process.execArgv, path.join(ROOT, "scripts/bench-s3.ts"), "deckhand-bench", "--exit-with-stdin"], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
   const line = await new Promise<string>((resolve, reject) => {
     let text = "";
     child.stdout.on("data", (chunk) => {
@@ -168,11 +175,11 @@ async function startS3(): Promise<{ url: string; bucket: string; stop(): void }>
     });
     child.on("exit", (code) => reject(new Error(`the S3 server exited with ${code}`)));
   });
-  const { url, bucket } = JSON.parse(line) as { url: string; bucket: string };
-  return { url, bucket, stop: () => child.kill("SIGTERM") };
+  const { url, bucket, credentials } = JSON.parse(line) as Omit<BenchS3, "stop">;
+  return { url, bucket, credentials, stop: () => child.kill("SIGTERM") };
 }
 
-const s3For = (url: string) => new S3Client({ region: REGION, endpoint: url, forcePathStyle: true, credentials: CREDENTIALS });
+const s3For = (server: BenchS3) => new S3Client({ region: REGION, endpoint: server.url, forcePathStyle: true, credentials: server.credentials });
 
 const nullSink = (): Writable =>
   new Writable({
@@ -196,7 +203,7 @@ interface BigTreeResult {
   files: number;
 }
 
-async function measureBigTreeRss(tree: string, megabytes: number, bigMegabytes: number, s3: { url: string; bucket: string }): Promise<BigTreeResult> {
+async function measureBigTreeRss(tree: string, megabytes: number, bigMegabytes: number, s3: BenchS3): Promise<BigTreeResult> {
   const big = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-bench-big-"));
   const copies = Math.max(1, Math.round(bigMegabytes / megabytes));
   // Hard links: the same bytes as the first tree, no extra disk, every byte still read and compressed.
@@ -204,7 +211,7 @@ async function measureBigTreeRss(tree: string, megabytes: number, bigMegabytes: 
   try {
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn(process.execPath, [...process.execArgv, path.join(ROOT, "scripts/bench-rss-child.ts")], {
-        env: { ...process.env, BENCH_TREE: big, BENCH_S3: s3.url, BENCH_BUCKET: s3.bucket },
+        env: { ...process.env, BENCH_TREE: big, BENCH_S3: s3.url, BENCH_BUCKET: s3.bucket, BENCH_S3_CREDENTIALS: JSON.stringify(s3.credentials) },
         stdio: ["ignore", "pipe", "inherit"],
       });
       let text = "";
@@ -235,6 +242,7 @@ const listInvocationsCycle: PollCycle = async (ssm, commandId) => {
 
 async function measureSsmCalls(hostCount: number, pollCycle: PollCycle = listInvocationsCycle) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-bench-ssm-"));
+  const credentials = newSandboxCredentials();
   const mountPoint = path.join(root, "ec2");
   fs.mkdirSync(mountPoint, { recursive: true });
   const hosts = Array.from(
@@ -247,6 +255,8 @@ async function measureSsmCalls(hostCount: number, pollCycle: PollCycle = listInv
         mountPoint,
         binDir: path.join(ROOT, "lib/sandbox/bin"),
         s3Endpoint: "http://127.0.0.1:9",
+        credentials,
+        region: REGION,
         slowMs: 0,
       }),
   );
@@ -255,7 +265,7 @@ async function measureSsmCalls(hostCount: number, pollCycle: PollCycle = listInv
     s3Endpoint: "http://127.0.0.1:9",
     hosts,
     logs: new LogStore(REGION, "000000000000"),
-    timing: { pendingMs: 300, invisibleMs: 400, logFlushMs: 1000 },
+    timing: { pendingMs: 300, invisibleMs: 400, logFlushMs: 1000, timeScale: 1 },
     workRoot: path.join(root, "agent"),
     writeOutput: async () => {},
   });
@@ -269,13 +279,14 @@ async function measureSsmCalls(hostCount: number, pollCycle: PollCycle = listInv
       },
     ]),
   );
-  const server = await startJsonService({ targetPrefix: "AmazonSSM", operations });
-  const ssm = new SSMClient({ region: REGION, endpoint: server.url, credentials: CREDENTIALS });
+  const server = await startJsonService({ targetPrefix: "AmazonSSM", operations, credentials });
+  const ssm = new SSMClient({ region: REGION, endpoint: server.url, credentials });
   try {
     const commandId = await sendScript(ssm, {
       instanceIds: hosts.map((h) => h.instanceId),
       script: "#!/bin/bash\nset -euo pipefail\nfor i in 1 2 3; do echo step $i; sleep 0.5; done\n",
       executionTimeoutSeconds: 60,
+      deliveryTimeoutSeconds: 60,
       comment: "bench",
     });
     const perCycle: number[] = [];
@@ -302,7 +313,7 @@ async function measureSsmCalls(hostCount: number, pollCycle: PollCycle = listInv
 // host line → browser latency. Hook: return them here (same Figure shape) and they are printed
 // and written with the rest; null means "not measured by this bench yet".
 
-async function leadFigures(_context: { s3Url: string; bucket: string }): Promise<Record<string, Figure> | null> {
+async function leadFigures(_context: { s3: BenchS3 }): Promise<Record<string, Figure> | null> {
   return null;
 }
 
@@ -331,7 +342,7 @@ async function main(): Promise<void> {
   console.log(`tree: ${built.files} files, ${(built.bytes / MiB).toFixed(1)} MiB (text, minified JS, compressed images) in ${seconds(t).toFixed(1)} s`);
 
   const server = await startS3();
-  const s3 = s3For(server.url);
+  const s3 = s3For(server);
   const results: Record<string, unknown> = { machine, tree: { ...built, megabytes } };
   try {
     const samples = { tarCpu: [] as number[], packCpu: [] as number[], tar: [] as number[], tarUpload: [] as number[], baseline: [] as number[], pack: [] as number[], hashPass: [] as number[], packUpload: [] as number[], load: [] as number[] };
@@ -398,7 +409,7 @@ async function main(): Promise<void> {
     }
     results.ssm = ssm;
 
-    const lead = await leadFigures({ s3Url: server.url, bucket: server.bucket });
+    const lead = await leadFigures({ s3: server });
     if (lead) Object.assign(figures, lead);
     else results.notMeasuredHere = ["dashboard/history/bundles response times at 10,000 deploys", "host line → browser latency p50/p95"];
 

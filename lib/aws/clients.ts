@@ -1,4 +1,5 @@
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SSMClient } from "@aws-sdk/client-ssm";
 
@@ -22,4 +23,9 @@ export function makeAwsClients(region: string): AwsClients {
     ssm: new SSMClient({ region, retryMode: "adaptive", maxAttempts: 6 }),
     logs: new CloudWatchLogsClient({ region, retryMode: "adaptive", maxAttempts: 6 }),
   };
+}
+
+/** ELBv2 for target health; only environments with a targetGroupArn need it (AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2 for the sandbox). */
+export function makeElbClient(region: string): ElasticLoadBalancingV2Client {
+  return new ElasticLoadBalancingV2Client({ region, retryMode: "adaptive", maxAttempts: 4 });
 }

@@ -1,61 +1,75 @@
 import { FilterLogEventsCommand, type CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { isMissingResource } from "./errors";
 
+/**
+ * Where the live tail stands. Each host stamps events with its own clock and CloudWatch makes them
+ * searchable a few seconds late, so a cursor that jumps to "the newest timestamp seen" would skip a
+ * slower host's older-stamped events for ever: every read looks back a window and drops event ids
+ * already taken.
+ */
 export interface LogCursor {
-  /** Only events at or after this time (ms) are asked for. */
-  startTime: number;
-  /** Event ids already taken at exactly startTime, so the boundary is not read twice. */
-  seen: string[];
+  /** The newest event timestamp seen (ms), by any host's clock. */
+  newest: number;
+  /** [eventId, timestamp] of events taken inside the look-back window. */
+  seen: [string, number][];
 }
 
+export const LOOK_BACK_MS = 30_000;
+/** A cycle reads at most this many pages: a flood of output waits for the next cycle, not the status poll. */
+const MAX_PAGES_PER_READ = 20;
+
 export interface LiveLine {
+  eventId: string;
   instanceId: string;
   stream: "stdout" | "stderr";
   text: string;
   timestamp: number;
 }
 
+export function parseCursor(stored: string | null): LogCursor {
+  try {
+    const cursor = stored ? (JSON.parse(stored) as Partial<LogCursor>) : {};
+    if (typeof cursor.newest === "number" && Array.isArray(cursor.seen)) return { newest: cursor.newest, seen: cursor.seen.filter((s) => Array.isArray(s) && s.length === 2) };
+  } catch {
+    // an unreadable cursor only costs a re-read: the ids below de-duplicate it
+  }
+  return { newest: 0, seen: [] };
+}
+
 /**
- * Reads what the SSM agent has uploaded since the cursor, for every host and both streams of one
- * command, in one FilterLogEvents call (plus pages): stream names are
- * `<commandId>/<instanceId>/aws-runShellScript/stdout|stderr`.
+ * Reads what the SSM agent has uploaded for every host and both streams of one command with
+ * FilterLogEvents (stream names `<commandId>/<instanceId>/aws-runShellScript/stdout|stderr`).
+ * The agent packs several lines into one event; they come back as one LiveLine each.
  */
-export async function tailCommandOutput(
-  logs: CloudWatchLogsClient,
-  logGroup: string,
-  commandId: string,
-  cursor: LogCursor,
-): Promise<{ lines: LiveLine[]; cursor: LogCursor }> {
-  const lines: LiveLine[] = [];
-  const seen = new Set(cursor.seen);
-  let startTime = cursor.startTime;
-  let boundary = new Set(cursor.seen);
+export async function tailCommandOutput(logs: CloudWatchLogsClient, logGroup: string, commandId: string, cursor: LogCursor): Promise<{ lines: LiveLine[]; cursor: LogCursor }> {
+  const seen = new Map(cursor.seen);
+  const events: LiveLine[] = [];
+  let newest = cursor.newest;
   let nextToken: string | undefined;
+  let pages = 0;
   try {
     do {
       const page = await logs.send(
-        new FilterLogEventsCommand({ logGroupName: logGroup, logStreamNamePrefix: `${commandId}/`, startTime: cursor.startTime, nextToken }),
+        new FilterLogEventsCommand({ logGroupName: logGroup, logStreamNamePrefix: `${commandId}/`, startTime: Math.max(0, cursor.newest - LOOK_BACK_MS), nextToken }),
       );
       for (const event of page.events ?? []) {
-        const id = event.eventId ?? `${event.logStreamName}:${event.timestamp}:${event.message}`;
+        const id = event.eventId ?? `${event.logStreamName}:${event.timestamp}:${event.ingestionTime}`;
         if (seen.has(id)) continue;
-        seen.add(id);
-        const [, instanceId = "", , streamName = ""] = (event.logStreamName ?? "").split("/");
-        lines.push({ instanceId, stream: streamName === "stderr" ? "stderr" : "stdout", text: event.message ?? "", timestamp: event.timestamp ?? 0 });
         const timestamp = event.timestamp ?? 0;
-        if (timestamp > startTime) {
-          startTime = timestamp;
-          boundary = new Set([id]);
-        } else if (timestamp === startTime) {
-          boundary.add(id);
-        }
+        seen.set(id, timestamp);
+        newest = Math.max(newest, timestamp);
+        const [, instanceId = "", , streamName = ""] = (event.logStreamName ?? "").split("/");
+        events.push({ eventId: id, instanceId, stream: streamName === "stderr" ? "stderr" : "stdout", text: event.message ?? "", timestamp });
       }
       nextToken = page.nextToken;
-    } while (nextToken);
+    } while (nextToken && ++pages < MAX_PAGES_PER_READ);
   } catch (error) {
     // The group or streams appear only once the agent first uploads: nothing to read yet.
-    if ((error as { name?: string }).name === "ResourceNotFoundException") return { lines, cursor };
-    throw error;
+    if (!isMissingResource(error)) throw error;
   }
-  lines.sort((a, b) => a.timestamp - b.timestamp);
-  return { lines, cursor: { startTime, seen: [...boundary] } };
+  const lines = events
+    .sort((a, b) => a.timestamp - b.timestamp)
+    .flatMap((event) => event.text.replace(/\n$/, "").split("\n").map((text) => ({ ...event, text })));
+  const keepFrom = newest - LOOK_BACK_MS;
+  return { lines, cursor: { newest, seen: [...seen.entries()].filter(([, ts]) => ts >= keepFrom) } };
 }

@@ -15,7 +15,7 @@ let s3: S3Client;
 
 beforeAll(async () => {
   sandbox = await startSandbox();
-  s3 = new S3Client({ region: sandbox.region, endpoint: sandbox.endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: "sandbox", secretAccessKey: "sandbox" } });
+  s3 = new S3Client({ region: sandbox.region, endpoint: sandbox.endpoints.s3, forcePathStyle: true, credentials: sandbox.credentials });
 }, 120_000);
 
 afterAll(async () => {
@@ -50,7 +50,7 @@ describe("uploadBundle", () => {
     // The sandbox S3 does not implement ListMultipartUploads, so the calls that reach it are recorded
     // (with their HTTP status) by SDK middleware on a client of its own: observation, not a mock.
     const calls: { command: string; status?: number }[] = [];
-    const watched = new S3Client({ region: sandbox.region, endpoint: sandbox.endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: "sandbox", secretAccessKey: "sandbox" } });
+    const watched = new S3Client({ region: sandbox.region, endpoint: sandbox.endpoints.s3, forcePathStyle: true, credentials: sandbox.credentials });
     watched.middlewareStack.add(
       (next, context) => async (args) => {
         const result = await next(args);

@@ -12,6 +12,8 @@ export interface SendScriptRequest {
   instanceIds: string[];
   script: string;
   executionTimeoutSeconds: number;
+  /** Delivery timeout: a host offline this long after sending is given up on (then TimedOut / DeliveryTimedOut). */
+  deliveryTimeoutSeconds: number;
   comment: string;
   cloudWatchLogGroup?: string;
   s3Bucket?: string;
@@ -26,8 +28,8 @@ export async function sendScript(ssm: SSMClient, request: SendScriptRequest): Pr
       InstanceIds: request.instanceIds,
       Comment: request.comment.slice(0, 100), // SSM caps comments at 100 characters
       Parameters: { commands: [request.script], executionTimeout: [String(request.executionTimeoutSeconds)] },
-      // Delivery timeout: a host that has not picked the command up within this is not coming.
-      TimeoutSeconds: 600,
+      // Short: an offline host sits Pending for this plus executionTimeout before SSM gives up on it.
+      TimeoutSeconds: request.deliveryTimeoutSeconds,
       ...(request.cloudWatchLogGroup
         ? { CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: request.cloudWatchLogGroup } }
         : {}),
@@ -59,10 +61,43 @@ export async function cancelCommand(ssm: SSMClient, commandId: string, instanceI
   await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: instanceIds }));
 }
 
-/** PingStatus per instance id (Online, ConnectionLost, Inactive); hosts SSM does not know are absent. */
-export async function describePing(ssm: SSMClient, instanceIds: string[]): Promise<Map<string, string>> {
-  const result = await ssm.send(
-    new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: instanceIds }] }),
-  );
-  return new Map((result.InstanceInformationList ?? []).map((info) => [info.InstanceId ?? "", info.PingStatus ?? "Unknown"]));
+export interface HostPing {
+  instanceId: string;
+  /** Online, ConnectionLost, Inactive; "Unknown" when SSM does not know the instance. */
+  pingStatus: string;
+  agentVersion: string | null;
+  lastPingAt: Date | null;
+  platform: string | null;
+}
+
+/** SSM's view of each host (DescribeInstanceInformation, every page: AWS answers 10 per page by default). */
+export async function describeHosts(ssm: SSMClient, instanceIds: string[]): Promise<HostPing[]> {
+  const found = new Map<string, HostPing>();
+  for (let i = 0; i < instanceIds.length; i += 50) {
+    const chunk = instanceIds.slice(i, i + 50);
+    let nextToken: string | undefined;
+    do {
+      const page = await ssm.send(
+        new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: chunk }], MaxResults: 50, NextToken: nextToken }),
+      );
+      for (const info of page.InstanceInformationList ?? []) {
+        if (!info.InstanceId) continue;
+        found.set(info.InstanceId, {
+          instanceId: info.InstanceId,
+          pingStatus: info.PingStatus ?? "Unknown",
+          agentVersion: info.AgentVersion ?? null,
+          lastPingAt: info.LastPingDateTime ?? null,
+          platform: [info.PlatformName, info.PlatformVersion].filter(Boolean).join(" ") || null,
+        });
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  }
+  return instanceIds.map((id) => found.get(id) ?? { instanceId: id, pingStatus: "Unknown", agentVersion: null, lastPingAt: null, platform: null });
+}
+
+/** The hosts SSM knows, by instance id (an id absent from the map is not registered with SSM). */
+export async function describePing(ssm: SSMClient, instanceIds: string[]): Promise<Map<string, HostPing>> {
+  const hosts = await describeHosts(ssm, instanceIds);
+  return new Map(hosts.filter((h) => h.agentVersion !== null || h.pingStatus !== "Unknown").map((h) => [h.instanceId, h]));
 }

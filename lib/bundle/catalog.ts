@@ -1,8 +1,10 @@
 import { GetBucketLifecycleConfigurationCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tarStream from "tar-stream";
+import { BundleLimitError, ByteCap, DEFAULT_LIMITS, TarScanner, type ReadLimits } from "./limits";
 import { MANIFEST_PATH, parseManifest, type BundleManifest } from "./manifest";
 import { parseBundleKey } from "./naming";
 
@@ -17,21 +19,36 @@ export interface BundleObject {
 }
 
 /**
- * Every .tar.gz under the prefix, newest first. ListObjectsV2 returns at most 1,000 keys a page in
- * key order, so all pages are read (continuation tokens) before sorting by time.
+ * The .tar.gz objects under the prefix, one ListObjectsV2 page (at most 1,000 keys, key order) at a
+ * time: a caller that needs only some stops early and never holds the whole listing.
  */
-export async function listBundleObjects(s3: S3Client, bucket: string, prefix: string, namePrefix: string): Promise<BundleObject[]> {
-  const bundles: BundleObject[] = [];
+export async function* listBundlePages(s3: S3Client, bucket: string, prefix: string, namePrefix: string): AsyncGenerator<BundleObject[]> {
   let continuationToken: string | undefined;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: continuationToken }));
+    const rows: BundleObject[] = [];
     for (const object of page.Contents ?? []) {
       if (!object.Key?.endsWith(".tar.gz")) continue;
       const parsed = parseBundleKey(object.Key, namePrefix);
-      bundles.push({ key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0), label: parsed?.label ?? null, stamp: parsed?.stamp ?? 0 });
+      rows.push({ key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0), label: parsed?.label ?? null, stamp: parsed?.stamp ?? 0 });
     }
+    yield rows;
     continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (continuationToken);
+}
+
+/**
+ * Every .tar.gz under the prefix, newest first. S3 lists in key order, so sorting by time needs
+ * every page; the rows kept are small and capped (`limits.listedObjects`), never the raw pages.
+ */
+export async function listBundleObjects(s3: S3Client, bucket: string, prefix: string, namePrefix: string, limits: Pick<ReadLimits, "listedObjects"> = DEFAULT_LIMITS): Promise<BundleObject[]> {
+  const bundles: BundleObject[] = [];
+  for await (const rows of listBundlePages(s3, bucket, prefix, namePrefix)) {
+    bundles.push(...rows);
+    if (bundles.length > limits.listedObjects) {
+      throw new BundleLimitError(`s3://${bucket}/${prefix} holds more than ${limits.listedObjects} bundles: too many to list; use a lifecycle rule or a narrower prefix`);
+    }
+  }
   // Uploads within the same second tie on LastModified: the stamp in the key breaks the tie.
   return bundles.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime() || b.stamp - a.stamp || b.key.localeCompare(a.key));
 }
@@ -67,6 +84,8 @@ export interface ReadManifestResult {
   embedded: boolean;
   /** sha256 of the whole object, known only when the whole object was read. */
   sha256: string | null;
+  /** sha256 of the embedded manifest's bytes: what a host that extracted this bundle last has in .deckhand/manifest.json. */
+  manifestSha256?: string | null;
 }
 
 /**
@@ -74,7 +93,8 @@ export interface ReadManifestResult {
  * first few kilobytes are read; a bundle made by hand (`tar czf`) is read through once and its
  * file list, sizes and hashes are rebuilt from the archive.
  */
-export async function readBundleManifest(s3: S3Client, bucket: string, key: string, fallbackLabel: string | null): Promise<ReadManifestResult> {
+export async function readBundleManifest(s3: S3Client, bucket: string, key: string, fallbackLabel: string | null, limits: ReadLimits = DEFAULT_LIMITS): Promise<ReadManifestResult> {
+  const what = `s3://${bucket}/${key}`;
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const body = object.Body as Readable;
   const wholeHash = createHash("sha256");
@@ -82,6 +102,7 @@ export async function readBundleManifest(s3: S3Client, bucket: string, key: stri
   const extract = tarStream.extract();
   const files: BundleManifest["files"] = [];
   let embedded: BundleManifest | null = null;
+  let manifestSha256: string | null = null;
   let first = true;
 
   const done = new Promise<void>((resolve, reject) => {
@@ -89,12 +110,20 @@ export async function readBundleManifest(s3: S3Client, bucket: string, key: stri
       const name = header.name.replace(/^\.\//, "");
       const isFirst = first;
       first = false;
+      // A torn-down read destroys the entry too; its error is the extract's, reported once via `done`.
+      stream.on("error", () => {});
       if (isFirst && name === MANIFEST_PATH) {
+        if ((header.size ?? 0) > limits.manifestBytes) {
+          reject(new BundleLimitError(`${what}: its manifest claims ${header.size} bytes (limit ${limits.manifestBytes}); refused`));
+          return;
+        }
         const chunks: Buffer[] = [];
         stream.on("data", (c: unknown) => void chunks.push(c as Buffer));
         stream.on("end", () => {
           try {
-            embedded = parseManifest(Buffer.concat(chunks).toString("utf8"));
+            const bytes = Buffer.concat(chunks);
+            embedded = parseManifest(bytes.toString("utf8"), limits);
+            manifestSha256 = createHash("sha256").update(bytes).digest("hex");
             resolve(); // everything else is in the manifest: stop reading here
           } catch (error) {
             reject(error);
@@ -119,13 +148,15 @@ export async function readBundleManifest(s3: S3Client, bucket: string, key: stri
     extract.on("error", reject);
     body.on("error", reject);
   });
-  body.pipe(createGunzip()).on("error", (error) => extract.destroy(error)).pipe(extract);
+  // object bytes → cap → gunzip → header/entry/decompressed caps → tar-stream
+  // pipeline() tears every stage down on any error; stopping early (manifest found) ends it too.
+  pipeline(body, new ByteCap(limits.objectBytes, what), createGunzip(), new TarScanner(limits, what), extract).catch((error: Error) => extract.destroy(error));
   try {
     await done;
   } finally {
     body.destroy();
   }
-  if (embedded) return { manifest: embedded, embedded: true, sha256: null };
+  if (embedded) return { manifest: embedded, embedded: true, sha256: null, manifestSha256 };
   const paths = [...new Set(files.map((f) => f.path.split("/").slice(0, 2).join("/")))].sort();
   return {
     embedded: false,

@@ -29,10 +29,29 @@ export interface BundleManifest {
   deckhandVersion: string;
 }
 
-export function parseManifest(text: string): BundleManifest {
-  const value = JSON.parse(text) as BundleManifest;
-  if (value?.format !== 1 || !Array.isArray(value.files) || !Array.isArray(value.services)) {
-    throw new Error("not a Deckhand bundle manifest");
+/** Read from archives anyone with bucket write could have made: bounded and shape-checked. */
+export function parseManifest(text: string, limits: { manifestBytes: number; entries: number } = { manifestBytes: 8 * 1024 * 1024, entries: 100_000 }): BundleManifest {
+  if (text.length > limits.manifestBytes) throw new ManifestError(`manifest of ${text.length} bytes is over the ${limits.manifestBytes}-byte limit`);
+  let value: BundleManifest;
+  try {
+    value = JSON.parse(text) as BundleManifest;
+  } catch {
+    throw new ManifestError("not a Deckhand bundle manifest: not JSON");
+  }
+  if (value?.format !== 1 || !Array.isArray(value.files) || !Array.isArray(value.services) || !Array.isArray(value.paths)) {
+    throw new ManifestError("not a Deckhand bundle manifest");
+  }
+  if (value.files.length > limits.entries) throw new ManifestError(`manifest lists ${value.files.length} files, over the ${limits.entries} limit`);
+  const strings = (list: unknown[]) => list.every((s) => typeof s === "string" && s.length <= 4096);
+  if (!strings(value.services) || !strings(value.paths) || (value.replace !== undefined && !(Array.isArray(value.replace) && strings(value.replace)))) {
+    throw new ManifestError("not a Deckhand bundle manifest: services, paths and replace must be lists of short strings");
+  }
+  if (!value.files.every((f) => f !== null && typeof f === "object" && typeof f.path === "string" && f.path.length <= 4096)) {
+    throw new ManifestError("not a Deckhand bundle manifest: every file needs a path");
   }
   return value;
+}
+
+export class ManifestError extends Error {
+  name = "BundleError";
 }

@@ -5,13 +5,12 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
+import { RefusedError } from "../errors";
 import { PackWorkers, PIECE, WorkerJobError, type ChunkJob, type ChunkPart } from "./packWorkers";
 import { MANIFEST_PATH, type BundleManifest, type GitInfo, type ManifestFile } from "./manifest";
 import { END_OF_ARCHIVE, entryHeader, padding } from "./tar";
 
-export class BundleError extends Error {
-  name = "BundleError";
-}
+export class BundleError extends RefusedError {}
 
 export const DECKHAND_VERSION = "0.1.0";
 

@@ -1,10 +1,11 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { z } from "zod";
+import { NotConfiguredError, NotFoundError } from "../errors";
 import { configSchema, type DeckhandConfig } from "./schema";
 
 /** A config problem that names the file and the field, for the operator. */
-export class ConfigError extends Error {
+export class ConfigError extends NotConfiguredError {
   constructor(
     readonly file: string,
     readonly problems: { field: string; message: string }[],
@@ -65,7 +66,8 @@ export async function findConfigFile(cwd = process.cwd()): Promise<string | null
 }
 
 export function environmentOf(config: LoadedConfig, name: string) {
-  const environment = config.environments[name];
-  if (!environment) throw new ConfigError(config.file, [{ field: `environments.${name}`, message: "no such environment" }]);
+  // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
+  const environment = Object.hasOwn(config.environments, name) ? config.environments[name] : undefined;
+  if (!environment) throw new NotFoundError(`No environment "${name}" in ${config.file} (known: ${Object.keys(config.environments).join(", ")}).`);
   return environment;
 }

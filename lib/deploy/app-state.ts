@@ -1,6 +1,7 @@
 import { ConfigError, findConfigFile, loadConfig, type LoadedConfig } from "../config/load";
 import { createDeployContext, type DeployContext } from "./context";
-import { resumeUnfinishedDeploys } from "./deploy";
+import { resumeUnfinishedDeploys } from "./resume";
+import { NotConfiguredError } from "../errors";
 import { openDatabase, type Db } from "../history/db";
 import { listUnfinishedDeploys } from "../history/deploys";
 
@@ -32,7 +33,8 @@ async function initialise(): Promise<DeckhandState> {
     throw error;
   }
   const pollIntervalMs = process.env.DECKHAND_POLL_MS ? Number(process.env.DECKHAND_POLL_MS) : undefined;
-  return { db, ctx: createDeployContext(config, db, { pollIntervalMs }), configFile, configError: null, resumed: false };
+  const giveUpAfterMs = process.env.DECKHAND_GIVE_UP_MS ? Number(process.env.DECKHAND_GIVE_UP_MS) : undefined;
+  return { db, ctx: createDeployContext(config, db, { pollIntervalMs, giveUpAfterMs }), configFile, configError: null, resumed: false };
 }
 
 export async function getDeckhand(): Promise<DeckhandState> {
@@ -47,11 +49,6 @@ export async function getDeckhand(): Promise<DeckhandState> {
 /** The deploy context, or a ConfigError-style message for the operator. */
 export async function requireContext(): Promise<DeployContext> {
   const state = await getDeckhand();
-  if (!state.ctx) throw new UserError(state.configError ?? "Deckhand is not configured.");
+  if (!state.ctx) throw new NotConfiguredError(state.configError ?? "Deckhand is not configured.");
   return state.ctx;
-}
-
-/** An error whose message is meant for the operator as it is. */
-export class UserError extends Error {
-  name = "UserError";
 }

@@ -2,21 +2,31 @@ import { makeAwsClients, type AwsClients } from "../aws/clients";
 import type { LoadedConfig } from "../config/load";
 import type { Db } from "../history/db";
 
-/** What the orchestrator needs: the operator's config, the history database and AWS clients. */
+/** What the engine needs: the operator's config, the history database and AWS clients. */
 export interface DeployContext {
   config: LoadedConfig;
   db: Db;
   aws(region: string): AwsClients;
   /** How often the watcher polls SSM (ms); the first poll comes sooner. */
   pollIntervalMs?: number;
+  /** How long the watcher keeps trying through failing cycles before it reports lost contact. */
+  giveUpAfterMs?: number;
+  /** How long live output is still read after the last host ended (CloudWatch makes events searchable late). */
+  liveTailGraceMs?: number;
 }
 
-export function createDeployContext(config: LoadedConfig, db: Db, options: { pollIntervalMs?: number } = {}): DeployContext {
+export interface ContextOptions {
+  pollIntervalMs?: number;
+  giveUpAfterMs?: number;
+  liveTailGraceMs?: number;
+}
+
+export function createDeployContext(config: LoadedConfig, db: Db, options: ContextOptions = {}): DeployContext {
   const clients = new Map<string, AwsClients>();
   return {
     config,
     db,
-    pollIntervalMs: options.pollIntervalMs,
+    ...options,
     aws(region) {
       let found = clients.get(region);
       if (!found) clients.set(region, (found = makeAwsClients(region)));

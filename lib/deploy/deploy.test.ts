@@ -4,10 +4,11 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sendScript } from "../aws/ssm";
 import type { Db } from "../history/db";
-import { createHostRuns, getDeployDetail, insertDeploy, listUnfinishedDeploys, updateDeploy } from "../history/deploys";
+import { changeStatus, createHostRuns, getDeployDetail, insertDeploy, listUnfinishedDeploys } from "../history/deploys";
 import { bumpSampleRepo, type Sandbox } from "../sandbox";
 import { createDeployContext, type DeployContext } from "./context";
-import { cancelDeploy, freshBundleKey, resumeUnfinishedDeploys, startDeploy, watchDeploy } from "./deploy";
+import { cancelDeploy, freshBundleKey, startDeploy } from "./deploy";
+import { resumeUnfinishedDeploys } from "./resume";
 import { jobSettled } from "./jobs";
 import { repoOnHost, settledDeploy, startDeployTestbed, type DeployTestbed } from "./test-sandbox";
 
@@ -179,7 +180,6 @@ describe("deploy path against the sandbox", () => {
       }
       await cancelDeploy(ctx, id);
       await jobSettled(id);
-      await watchDeploy(ctx, id); // returns at once when everything has ended
       const detail = await getDeployDetail(db, id);
       expect(detail?.status).toBe("cancelled");
       expect(detail?.hostRuns.map((r) => [r.status, r.responseCode])).toEqual([
@@ -216,7 +216,7 @@ describe("deploy path against the sandbox", () => {
   it("records AWS errors in plain words: a missing bucket and an unknown instance", async () => {
     const environment = ctx.config.environments.sandbox;
     const broken = (patch: Partial<typeof environment>) =>
-      createDeployContext({ ...ctx.config, environments: { sandbox: { ...environment, ...patch } } }, db, { pollIntervalMs: 250 });
+      createDeployContext({ ...ctx.config, environments: { sandbox: { ...environment, ...patch } } }, db, { pollIntervalMs: 250, liveTailGraceMs: 1500 });
 
     const noBucket = broken({ bucket: "no-such-deckhand-bucket" });
     const first = await startDeploy(noBucket, { environment: "sandbox", services: ["audit"] });
@@ -230,7 +230,7 @@ describe("deploy path against the sandbox", () => {
     await jobSettled(second);
     const failedSend = await getDeployDetail(db, second);
     expect(failedSend?.status).toBe("failed");
-    expect(failedSend?.error).toMatch(/SSM does not accept these instance ids/);
+    expect(failedSend?.error).toMatch(/ghost \(not registered with SSM\) is not online in SSM: nothing was sent/);
     expect(failedSend?.script).toContain("#!/bin/bash"); // what would have been sent is kept
   });
 
@@ -246,13 +246,16 @@ describe("deploy path against the sandbox", () => {
       instanceIds: environment.hosts.map((h) => h.instanceId),
       script: stopped.script,
       executionTimeoutSeconds: 600,
+      deliveryTimeoutSeconds: 120,
       comment: `Deckhand ${id}`,
     });
     await createHostRuns(db, id, 1, commandId, environment.hosts);
-    await updateDeploy(db, id, { commandId, status: "running" });
-    await insertDeploy(db, { id: "left-mid-upload", environment: "sandbox", kind: "deploy", services: ["gateway"], label: "gateway", bundleKey: "deployments/acp_gateway_1.tar.gz", bundleBucket: sandbox.bucket, createdBy: "test", status: "uploading" });
+    await changeStatus(db, id, { from: "awaiting_confirmation", to: "sending", message: "test: confirmed by a process that then died" });
+    await changeStatus(db, id, { from: "sending", to: "running", message: "test: sent", data: { commandId } });
+    await insertDeploy(db, { id: "left-mid-upload", environment: "sandbox", kind: "deploy", services: ["gateway"], label: "gateway", bundleKey: "deployments/acp_gateway_1.tar.gz", bundleBucket: sandbox.bucket, createdBy: "test" });
+    await changeStatus(db, "left-mid-upload", { from: "queued", to: "uploading", message: "test: packing" });
 
-    const restarted = createDeployContext(ctx.config, db, { pollIntervalMs: 250 });
+    const restarted = createDeployContext(ctx.config, db, { pollIntervalMs: 250, liveTailGraceMs: 1500 });
     await resumeUnfinishedDeploys(restarted, await listUnfinishedDeploys(db));
     await jobSettled(id);
     const resumed = (await getDeployDetail(db, id))!;

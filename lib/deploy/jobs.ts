@@ -5,11 +5,15 @@
  */
 const registry: Map<string, Promise<void>> = ((globalThis as { __deckhandJobs?: Map<string, Promise<void>> }).__deckhandJobs ??= new Map());
 
-/** Runs `job` for a deploy unless one is already running for it; returns the running promise. */
+/**
+ * Runs `job` for a deploy after any job already running for it (one still reading late output, say):
+ * one job per deploy at a time, and none dropped. Returns the new job's promise.
+ */
 export function runJob(deployId: string, job: () => Promise<void>): Promise<void> {
-  const running = registry.get(deployId);
-  if (running) return running;
-  const promise = job().finally(() => registry.delete(deployId));
+  const before = registry.get(deployId) ?? Promise.resolve();
+  const promise: Promise<void> = before.catch(() => undefined).then(job).finally(() => {
+    if (registry.get(deployId) === promise) registry.delete(deployId);
+  });
   registry.set(deployId, promise);
   return promise;
 }

@@ -18,6 +18,7 @@ const config = parseConfig(
 describe("deploy plan", () => {
   it("UI-only: dist replaced, local build first", () => {
     expect(planDeploy(config, "prod", ["ui"])).toEqual({
+      kind: "static files",
       environment: "prod",
       services: ["ui"],
       label: "ui",
@@ -29,7 +30,7 @@ describe("deploy plan", () => {
   });
 
   it("one service", () => {
-    expect(planDeploy(config, "prod", ["audit"])).toMatchObject({ label: "audit", paths: ["services/audit"], replace: [], composeServices: ["audit"], builds: [] });
+    expect(planDeploy(config, "prod", ["audit"])).toMatchObject({ kind: "one service", label: "audit", paths: ["services/audit"], replace: [], composeServices: ["audit"], builds: [] });
   });
 
   it("several: union of paths without duplicates, every compose service", () => {
@@ -39,6 +40,25 @@ describe("deploy plan", () => {
       paths: ["services/audit", "services/gateway", "ui/nginx.conf"],
       composeServices: ["audit", "gateway"],
     });
+  });
+
+  it("takes the static-files shape from the config, not from a service called ui", () => {
+    const renamed = parseConfig(
+      {
+        repo: "/repo",
+        environments: { prod: { region: "ap-south-1", bucket: "deploys-bucket", hosts: [{ instanceId: "i-0123456789abcdef0", name: "EC2 a" }], repoPath: "/srv/app" } },
+        services: {
+          frontend: { paths: ["web/build"], replace: ["web/build"], compose: ["web"] },
+          ui: { paths: ["services/ui-api"], compose: ["ui-api"] },
+          docs: { paths: ["docs/site"], compose: ["docs"], static: true },
+        },
+      },
+      "/repo/deckhand.config.json",
+    );
+    expect(planDeploy(renamed, "prod", ["frontend"]).kind).toBe("static files");
+    expect(planDeploy(renamed, "prod", ["ui"]).kind).toBe("one service");
+    expect(planDeploy(renamed, "prod", ["docs"]).kind).toBe("static files");
+    expect(planDeploy(renamed, "prod", ["docs", "ui"]).kind).toBe("several services");
   });
 
   it("refuses unknown services and environments, naming the file", () => {

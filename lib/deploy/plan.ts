@@ -1,9 +1,8 @@
 import type { LoadedConfig } from "../config/load";
 import { bundleLabel } from "../bundle/naming";
+import { InvalidInputError } from "../errors";
 
-export class PlanError extends Error {
-  name = "PlanError";
-}
+export class PlanError extends InvalidInputError {}
 
 export interface BuildStep {
   service: string;
@@ -17,10 +16,20 @@ export interface ServiceShape {
   paths: string[];
   replace: string[];
   compose: string[];
+  /** Static files (a built UI): set in the config, or taken to be so when the service replaces a directory whole. */
+  static?: boolean;
+}
+
+/** "static files" (the runbooks' UI-only deploy), "one service" or "several services" — from the config, never a name. */
+export type ShapeKind = "static files" | "one service" | "several services";
+
+export function isStaticService(service: ServiceShape): boolean {
+  return service.static ?? service.replace.length > 0;
 }
 
 /** What deploying some services means: one bundle, the paths in it, and the containers to rebuild. */
 export interface DeployShape {
+  kind: ShapeKind;
   services: string[];
   label: string;
   paths: string[];
@@ -41,11 +50,13 @@ function withoutNested(paths: string[]): string[] {
   return sorted.filter((p) => !sorted.some((other) => other !== p && p.startsWith(other + "/")));
 }
 
-/** UI-only, one service or several: all one mechanism, the union of what the chosen services own. */
+/** Static files (UI-only), one service or several: all one mechanism, the union of what the chosen services own. */
 export function deployShape(services: Record<string, ServiceShape>, chosen: string[]): DeployShape {
   const names = unique(chosen).sort();
   const definitions = names.map((name) => services[name]);
+  const kind: ShapeKind = names.length > 1 ? "several services" : isStaticService(definitions[0]) ? "static files" : "one service";
   return {
+    kind,
     services: names,
     label: bundleLabel(names),
     paths: withoutNested(definitions.flatMap((s) => s.paths)),
@@ -55,10 +66,12 @@ export function deployShape(services: Record<string, ServiceShape>, chosen: stri
 }
 
 export function planDeploy(config: LoadedConfig, environment: string, services: string[]): DeployPlan {
-  if (!config.environments[environment]) throw new PlanError(`No environment "${environment}" in ${config.file}`);
-  if (services.length === 0) throw new PlanError("Pick at least one service to deploy.");
+  const refuse = (field: string, message: string) => new PlanError(message, { [field]: message });
+  // Own keys only: a name such as "constructor" must not find Object.prototype's members.
+  if (!Object.hasOwn(config.environments, environment)) throw refuse("environment", `No environment "${environment}" in ${config.file}`);
+  if (services.length === 0) throw refuse("services", "Pick at least one service to deploy.");
   for (const name of services) {
-    if (!config.services[name]) throw new PlanError(`No service "${name}" in ${config.file} (known: ${Object.keys(config.services).join(", ")})`);
+    if (!Object.hasOwn(config.services, name)) throw refuse("services", `No service "${name}" in ${config.file} (known: ${Object.keys(config.services).join(", ")})`);
   }
   const shape = deployShape(config.services, services);
   return {

@@ -60,7 +60,7 @@ describe("rollback and redeploy against the sandbox", () => {
     expect(preview.revertsDeployId).toBe(b.id);
     expect(preview.script).toContain(`-- 'services/audit'`);
 
-    const rollback = await settled(await startRedeploy(ctx, { environment: "sandbox", bundleKey: a.bundleKey, services: ["audit"], kind: "rollback" }));
+    const rollback = await settled(await startRedeploy(ctx, { environment: "sandbox", bundleKey: a.bundleKey, services: ["audit"], kind: "rollback", planSha256: preview.planSha256 }));
     expect(rollback.status).toBe("succeeded");
     expect(rollback.kind).toBe("rollback");
     expect(rollback.revertsDeployId).toBe(b.id);
@@ -95,7 +95,7 @@ describe("rollback and redeploy against the sandbox", () => {
     const preview = await previewRedeploy(ctx, { environment: "sandbox", bundleKey: key, services: ["audit"], kind: "redeploy" });
     expect(preview.madeOutsideDeckhand).toBe(true);
     expect(preview.sha256).toMatch(/^[0-9a-f]{64}$/);
-    const deploy = await settled(await startRedeploy(ctx, { environment: "sandbox", bundleKey: key, services: ["audit"], kind: "redeploy" }));
+    const deploy = await settled(await startRedeploy(ctx, { environment: "sandbox", bundleKey: key, services: ["audit"], kind: "redeploy", planSha256: preview.planSha256 }));
     expect(deploy.status).toBe("succeeded");
     for (const host of sandbox.hosts) expect(auditVersionOn(host)).toBe("hand-made");
 

@@ -17,11 +17,11 @@ export interface DeployTestbed {
 }
 
 /** Starts a sandbox, points the SDK's standard env variables at it, and opens an empty history. */
-export async function startDeployTestbed(options: SandboxOptions = {}, pollIntervalMs = 250): Promise<DeployTestbed> {
+export async function startDeployTestbed(options: SandboxOptions = {}, pollIntervalMs = 250, liveTailGraceMs = 2000): Promise<DeployTestbed> {
   const sandbox = await startSandbox(options);
   Object.assign(process.env, sandbox.env);
   const db = openDatabase(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-test-history-")), "history.db"));
-  const ctx = createDeployContext(await loadConfig(sandbox.configPath), db, { pollIntervalMs });
+  const ctx = createDeployContext(await loadConfig(sandbox.configPath), db, { pollIntervalMs, liveTailGraceMs });
   return {
     sandbox,
     db,

@@ -1,6 +1,7 @@
 import type { FileChange } from "../bundle/diff";
 import type { Deploy, DeployEvent, HostRun, OutputChunk } from "../generated/prisma/client";
-import { ACTIVE_DEPLOY_STATUSES } from "./status";
+import { createHash } from "node:crypto";
+import { isActiveStatus, latestRunPerHost } from "./status";
 
 /** JSON shapes the UI reads: plain data, dates as ISO strings, no Prisma types leaking out. */
 
@@ -53,6 +54,8 @@ export interface DeployView extends DeploySummaryView {
   attempt: number;
   gitSha: string | null;
   script: string;
+  /** sha256 of `script`: confirming sends it back, so what runs is what was read. */
+  scriptSha256: string;
   reviewScript: boolean;
   revertsDeployId: string | null;
   active: boolean;
@@ -64,16 +67,9 @@ export interface DeployView extends DeploySummaryView {
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-export function isActive(status: string): boolean {
-  return (ACTIVE_DEPLOY_STATUSES as string[]).includes(status);
-}
+export const isActive = isActiveStatus;
 
 export function toSummaryView(deploy: Deploy & { hostRuns: Pick<HostRun, "hostName" | "status" | "attempt" | "instanceId">[] }): DeploySummaryView {
-  const latest = new Map<string, { hostName: string; status: string; attempt: number }>();
-  for (const run of deploy.hostRuns) {
-    const seen = latest.get(run.instanceId);
-    if (!seen || seen.attempt < run.attempt) latest.set(run.instanceId, run);
-  }
   return {
     id: deploy.id,
     environment: deploy.environment,
@@ -85,7 +81,7 @@ export function toSummaryView(deploy: Deploy & { hostRuns: Pick<HostRun, "hostNa
     createdBy: deploy.createdBy,
     createdAt: deploy.createdAt.toISOString(),
     finishedAt: iso(deploy.finishedAt),
-    hosts: [...latest.values()].map(({ hostName, status }) => ({ hostName, status })).sort((a, b) => a.hostName.localeCompare(b.hostName)),
+    hosts: latestRunPerHost(deploy.hostRuns).map(({ hostName, status }) => ({ hostName, status })),
   };
 }
 
@@ -100,6 +96,7 @@ export function toDeployView(deploy: Deploy & { hostRuns: (HostRun & { chunks: O
     attempt: deploy.attempt,
     gitSha: deploy.gitSha,
     script: deploy.script,
+    scriptSha256: createHash("sha256").update(deploy.script).digest("hex"),
     reviewScript: deploy.reviewScript,
     revertsDeployId: deploy.revertsDeployId,
     active: isActive(deploy.status),
@@ -149,6 +146,7 @@ export interface ServiceView {
   paths: string[];
   replace: string[];
   compose: string[];
+  static?: boolean;
   build: string | null;
 }
 

@@ -1,4 +1,5 @@
-import { ACTIVE_DEPLOY_STATUSES, IN_FLIGHT_DEPLOY_STATUSES } from "../deploy/status";
+import { ConflictError, NotFoundError } from "../errors";
+import { ACTIVE_DEPLOY_STATUSES, canTransition, IN_FLIGHT_DEPLOY_STATUSES, latestRunPerHost, statusWords, type DeployStatus } from "../deploy/status";
 import type { Db } from "./db";
 
 export type NewDeploy = {
@@ -16,13 +17,13 @@ export type NewDeploy = {
   bundleSize?: number | null;
   manifest?: string | null;
   gitSha?: string | null;
-  status?: string;
   script?: string;
 };
 
+/** A new deploy always starts queued: every later status goes through changeStatus. */
 export async function insertDeploy(db: Db, deploy: NewDeploy) {
   const { services, ...rest } = deploy;
-  return db.deploy.create({ data: { ...rest, services: JSON.stringify(services), script: deploy.script ?? "", status: deploy.status ?? "queued" } });
+  return db.deploy.create({ data: { ...rest, services: JSON.stringify(services), script: deploy.script ?? "", status: "queued" } });
 }
 
 export async function isBundleKeyTaken(db: Db, bucket: string, key: string): Promise<boolean> {
@@ -30,15 +31,62 @@ export async function isBundleKeyTaken(db: Db, bucket: string, key: string): Pro
 }
 
 export async function recordEvent(db: Db, deployId: string, phase: string, message: string, progress?: { bytes?: number; total?: number }) {
-  await db.deployEvent.create({ data: { deployId, phase, message, bytes: progress?.bytes ?? null, total: progress?.total ?? null } });
+  return db.deployEvent.create({ data: { deployId, phase, message, bytes: progress?.bytes ?? null, total: progress?.total ?? null } });
 }
 
-export async function updateDeploy(db: Db, id: string, data: Parameters<Db["deploy"]["update"]>[0]["data"]) {
+export async function rewriteEvent(db: Db, eventId: number, message: string) {
+  await db.deployEvent.update({ where: { id: eventId }, data: { message, at: new Date() } });
+}
+
+/** Data that goes with a deploy but is not its status (the status only changes through changeStatus). */
+type DeployData = Omit<Parameters<Db["deploy"]["update"]>[0]["data"], "status">;
+
+export async function updateDeploy(db: Db, id: string, data: DeployData) {
   return db.deploy.update({ where: { id }, data });
+}
+
+export interface StatusChange {
+  /** The status (or statuses) the deploy must be in now; anything else means someone else moved it. */
+  from: DeployStatus | readonly DeployStatus[];
+  to: DeployStatus;
+  /** What happened, recorded as a "state" event in the same transaction. */
+  message: string;
+  data?: DeployData;
+}
+
+/**
+ * The only writer of a deploy's status: a compare-and-set (`UPDATE … WHERE id = ? AND status IN (…)`)
+ * and its event in one transaction. A change the status table forbids, or one whose `from` no longer
+ * holds (a cancel won the race), is refused with a ConflictError saying what the deploy is now.
+ */
+export async function changeStatus(db: Db, id: string, change: StatusChange): Promise<DeployStatus> {
+  const from = typeof change.from === "string" ? [change.from] : [...change.from];
+  const forbidden = from.filter((status) => !canTransition(status, change.to));
+  if (forbidden.length > 0) throw new ConflictError(`A deploy cannot go from ${forbidden.map(statusWords).join(" or ")} to ${statusWords(change.to)}.`);
+  const ended = ["succeeded", "partially_failed", "failed", "cancelled", "lost_contact", "checks_failed"].includes(change.to);
+  return db.$transaction(async (tx) => {
+    const updated = await tx.deploy.updateMany({
+      where: { id, status: { in: from } },
+      data: { ...change.data, status: change.to, ...(ended ? { finishedAt: change.data?.finishedAt ?? new Date() } : {}) },
+    });
+    if (updated.count === 0) {
+      const now = await tx.deploy.findUnique({ where: { id }, select: { status: true } });
+      if (!now) throw new NotFoundError(`No deploy ${id}.`);
+      throw new ConflictError(`Deploy ${id} is ${statusWords(now.status)} now, not ${from.map(statusWords).join(" or ")}: it cannot become ${statusWords(change.to)}.`);
+    }
+    await tx.deployEvent.create({ data: { deployId: id, phase: "state", message: change.message } });
+    return change.to;
+  });
 }
 
 export async function getDeploy(db: Db, id: string) {
   return db.deploy.findUnique({ where: { id } });
+}
+
+export async function requireDeploy(db: Db, id: string) {
+  const deploy = await getDeploy(db, id);
+  if (!deploy) throw new NotFoundError(`No deploy ${id}.`);
+  return deploy;
 }
 
 export async function createHostRuns(db: Db, deployId: string, attempt: number, commandId: string, hosts: { instanceId: string; name: string }[]) {
@@ -63,12 +111,9 @@ export async function appendOutput(db: Db, chunks: { hostRunId: string; stream: 
   if (chunks.length > 0) await db.outputChunk.createMany({ data: chunks });
 }
 
-/** The host runs of a deploy's latest attempt per host (a retry replaces only the hosts it reran). */
+/** The host runs of a deploy's latest attempt per host. */
 export async function currentHostRuns(db: Db, deployId: string) {
-  const runs = await db.hostRun.findMany({ where: { deployId }, orderBy: [{ attempt: "desc" }, { hostName: "asc" }] });
-  const latest = new Map<string, (typeof runs)[number]>();
-  for (const run of runs) if (!latest.has(run.instanceId)) latest.set(run.instanceId, run);
-  return [...latest.values()].sort((a, b) => a.hostName.localeCompare(b.hostName));
+  return latestRunPerHost(await db.hostRun.findMany({ where: { deployId } }));
 }
 
 /** Everything the deploy page shows. */
@@ -101,7 +146,7 @@ export async function findActiveDeploy(db: Db, environment: string) {
 
 /** Deploys the server must pick up again after a restart. */
 export async function listUnfinishedDeploys(db: Db) {
-  return db.deploy.findMany({ where: { status: { in: IN_FLIGHT_DEPLOY_STATUSES } } });
+  return db.deploy.findMany({ where: { status: { in: IN_FLIGHT_DEPLOY_STATUSES } }, select: { id: true, status: true, commandId: true } });
 }
 
 /** The newest host run per host of an environment, for the dashboard. */

@@ -75,7 +75,7 @@ export async function deploysByBundle(db: Db, environment: string, keys: string[
   const deploys = await db.deploy.findMany({
     where: { environment, bundleKey: { in: keys } },
     orderBy: { createdAt: "desc" },
-    select: { id: true, bundleKey: true, createdBy: true, createdAt: true, services: true, manifest: true, bundleSha256: true, kind: true },
+    select: { id: true, bundleKey: true, createdBy: true, createdAt: true, services: true, manifest: true, bundleSha256: true, bundleSize: true, kind: true },
   });
   const byKey = new Map<string, (typeof deploys)[number]>();
   for (const deploy of deploys) if (!byKey.has(deploy.bundleKey)) byKey.set(deploy.bundleKey, deploy);

@@ -10,7 +10,9 @@ import { migrateDatabase } from "./migrate";
 describe("history database", () => {
   it("migrates an empty database once and round-trips every model through Prisma", async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-db-")), "history.db");
-    expect(migrateDatabase(file)).toEqual(["20261123000000_init"]);
+    const migrations = fs.readdirSync(path.resolve(import.meta.dirname, "../../prisma/migrations")).sort();
+    expect(migrations[0]).toBe("20261123000000_init");
+    expect(migrateDatabase(file)).toEqual(migrations);
     expect(migrateDatabase(file)).toEqual([]); // idempotent
 
     const db = openDatabase(file);
@@ -39,7 +41,9 @@ describe("history database", () => {
     // Every column of schema.prisma exists in the SQL (and no more): the two cannot drift apart.
     const raw = new Database(file);
     const schema = fs.readFileSync(path.resolve(import.meta.dirname, "../../prisma/schema.prisma"), "utf8");
-    for (const model of ["Deploy", "HostRun", "OutputChunk", "DeployEvent"]) {
+    const models = [...schema.matchAll(/^model (\w+) \{/gm)].map((m) => m[1]);
+    expect(models).toEqual(expect.arrayContaining(["Deploy", "HostRun", "OutputChunk", "DeployEvent", "CheckRun"]));
+    for (const model of models) {
       const block = new RegExp(`model ${model} \\{([\\s\\S]*?)\\n\\}`).exec(schema)![1];
       const scalarFields = block
         .split("\n")

@@ -24,6 +24,11 @@ const shapes: Record<string, ComposeScriptInput> = {
   "one-service": base,
   "ui-only": { ...base, deployLabel: "20261123-090000-ui-ab12", key: "deployments/acp_ui_1779860735.tar.gz", replace: ["ui/dist"], paths: ["ui/dist", "ui/nginx.conf"], composeServices: ["ui"] },
   multi: { ...base, deployLabel: "20261123-090000-multi-ab12", key: "deployments/acp_multi_1779860735.tar.gz", paths: ["services/audit", "services/gateway", "ui/nginx.conf"], composeServices: ["audit", "gateway"] },
+  "presigned-url": {
+    ...base,
+    bundleBytes: 52_428_800,
+    download: { mode: "presigned-url", url: "https://acp-fix-1779860735.s3.ap-south-1.amazonaws.com/deployments/acp_audit_1779860735.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=0123abcd" },
+  },
 };
 
 function bashSyntaxOk(script: string): void {
@@ -52,6 +57,24 @@ describe("compose host script", () => {
     expect(script).toContain("sudo docker compose up -d --no-deps --force-recreate 'ui'");
   });
 
+  it("runs the pre-flight first: HOME set and every check before cd, download or extraction", () => {
+    const script = composeScript(shapes["one-service"]);
+    const lines = script.split("\n");
+    expect(lines.indexOf('export HOME="${HOME:-/root}"')).toBe(4);
+    const lastCheck = script.indexOf("preflight_disk '/home/ubuntu/aegis'");
+    expect(lastCheck).toBeGreaterThan(0);
+    for (const later of ['cd "$REPO"', "aws s3 cp", "sudo tar xzf", "mktemp"]) expect(script.indexOf(later)).toBeGreaterThan(lastCheck);
+    const presigned = composeScript(shapes["presigned-url"]);
+    expect(presigned).not.toContain("aws s3 cp");
+    expect(presigned).not.toContain("command -v aws");
+    expect(presigned).toContain(`curl -fsS --retry 3 -o "$TMP" 'https://`);
+  });
+
+  it("refuses a hostile pre-signed URL", () => {
+    expect(() => composeScript({ ...base, download: { mode: "presigned-url", url: "https://h/x'$(reboot)'" } })).toThrow(UnsafeValueError);
+    expect(() => composeScript({ ...base, download: { mode: "presigned-url", url: "http://evil.example/x" } })).toThrow(UnsafeValueError);
+  });
+
   const hostile: [keyof ComposeScriptInput, unknown][] = [
     ["repoPath", "/home/ubuntu/aegis; rm -rf /"],
     ["repoPath", "relative/path"],
@@ -67,12 +90,27 @@ describe("compose host script", () => {
     ["composeDir", "infra\nreboot"],
     ["composeServices", ["audit; docker rm -f $(docker ps -q)"]],
     ["deployLabel", "x'y"],
+    ["bundleBytes", -5],
   ];
   for (const [field, value] of hostile) {
     it(`refuses a hostile ${field}: ${JSON.stringify(value)}`, () => {
       expect(() => composeScript({ ...base, [field]: value })).toThrow(UnsafeValueError);
     });
   }
+
+  it("refuses an empty path list or member list: tar would otherwise extract the whole archive", () => {
+    expect(() => composeScript({ ...base, paths: [] })).toThrow(/no paths/);
+    expect(() => composeScript({ ...base, extractPaths: [] })).toThrow(/empty member list: tar would extract every member/);
+    expect(composeScript({ ...base, extractPaths: ["services/audit"] })).toContain("--no-overwrite-dir -- 'services/audit'");
+  });
+
+  it("vets the archive after the sha256 check and before anything is removed or extracted", () => {
+    const script = composeScript(shapes["ui-only"]);
+    const vet = script.indexOf('deckhand_vet_archive "$TMP"');
+    expect(vet).toBeGreaterThan(script.indexOf("exit 3"));
+    expect(script.indexOf("sudo rm -rf -- 'ui/dist'")).toBeGreaterThan(vet);
+    expect(script).toContain('sudo tar xzf "$TMP" -C "$REPO" --no-same-owner --no-same-permissions --no-overwrite-dir');
+  });
 
   it("quotes so that bash reads back exactly the value", () => {
     for (const value of ["plain", "it's", "a b", "$HOME", "`x`", "\"q\"", "'"]) {

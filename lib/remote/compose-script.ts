@@ -1,4 +1,6 @@
-import { checked, q, shellQuote } from "./shell";
+import { archiveCheckLines, SAFE_EXTRACT_FLAGS } from "./archive-check";
+import { awsCliDownloadLines, preflightLines, presignedDownloadLines } from "./preflight";
+import { checked, q, shellQuote, UnsafeValueError } from "./shell";
 
 /** Everything the "compose" host profile needs to deploy one bundle (seeds/000's recipe, generalised). */
 export interface ComposeScriptInput {
@@ -17,6 +19,10 @@ export interface ComposeScriptInput {
   composeServices: string[];
   /** Extract only these members (a bundle redeployed for some of its services); all when absent. */
   extractPaths?: string[];
+  /** Bundle size in bytes, for the pre-flight's free-disk check (absent: only the margin is checked). */
+  bundleBytes?: number;
+  /** How the host fetches the bundle: the AWS CLI (default) or curl on a short-lived pre-signed URL. */
+  download?: { mode: "aws-cli" } | { mode: "presigned-url"; url: string };
 }
 
 /**
@@ -24,15 +30,21 @@ export interface ComposeScriptInput {
  * pattern and single-quoted; the result is stored with the deploy exactly as sent.
  */
 export function composeScript(input: ComposeScriptInput): string {
+  // `tar x … --` with no member names extracts the whole archive: an empty list is never "nothing".
+  if (input.paths.length === 0) throw new UnsafeValueError("refusing a host script with no paths: the bundle must carry at least one repo path");
+  if (input.extractPaths && input.extractPaths.length === 0) {
+    throw new UnsafeValueError("refusing a host script with an empty member list: tar would extract every member of the archive");
+  }
   const label = q("label", input.deployLabel);
-  const bundleUrl = shellQuote(`s3://${checked("bucket", input.bucket)}/${checked("s3Key", input.key)}`);
+  const download = input.download ?? { mode: "aws-cli" };
   const paths = input.paths.map((p) => q("relativePath", p)).join(" ");
   const lines = [
     "#!/bin/bash",
     `# Deckhand: deploy ${label}`,
     "set -euo pipefail",
+    ...preflightLines({ repoPath: input.repoPath, composeDir: input.composeDir, bundleBytes: input.bundleBytes ?? 0, download: download.mode }),
+    "",
     `REPO=${q("absolutePath", input.repoPath)}`,
-    `BUNDLE_URL=${bundleUrl}`,
     `EXPECTED_SHA256=${q("sha256", input.sha256)}`,
     // A unique temp file: a leftover /tmp file from an earlier deploy must never be reused.
     `TMP="$(mktemp /tmp/deckhand-bundle.XXXXXXXX)"`,
@@ -41,8 +53,7 @@ export function composeScript(input: ComposeScriptInput): string {
     "",
     `step "cd $REPO"`,
     `cd "$REPO"`,
-    `step "download $BUNDLE_URL"`,
-    `aws s3 cp "$BUNDLE_URL" "$TMP" --region ${q("region", input.region)} --only-show-errors`,
+    ...(download.mode === "presigned-url" ? presignedDownloadLines(download.url) : awsCliDownloadLines(input.bucket, input.key, input.region)),
     `step "verify sha256 $EXPECTED_SHA256"`,
     `ACTUAL_SHA256="$(sha256sum "$TMP" | cut -d' ' -f1)"`,
     `if [ "$ACTUAL_SHA256" != "$EXPECTED_SHA256" ]; then`,
@@ -50,13 +61,14 @@ export function composeScript(input: ComposeScriptInput): string {
     `  exit 3`,
     `fi`,
   ];
+  lines.push(...archiveCheckLines("TMP"));
   for (const dir of input.replace) {
     const quoted = q("relativePath", dir);
     lines.push(`step "replace "${quoted}`, `sudo rm -rf -- ${quoted}`);
   }
   lines.push(
     `step "extract into $REPO"`,
-    `sudo tar xzf "$TMP" -C "$REPO" --no-same-owner${input.extractPaths ? ` -- ${input.extractPaths.map((p) => q("relativePath", p)).join(" ")}` : ""}`,
+    `sudo tar xzf "$TMP" -C "$REPO" ${SAFE_EXTRACT_FLAGS}${input.extractPaths ? ` -- ${input.extractPaths.map((p) => q("relativePath", p)).join(" ")}` : ""}`,
     `step "chown "${q("owner", input.owner)}" "${shellQuote(input.paths.join(" "))}`,
     `sudo chown -R ${q("owner", input.owner)} -- ${paths}`,
     `cd ${q("relativePath", input.composeDir)}`,

@@ -1,8 +1,7 @@
 /** Quoting and validation for values placed in a host script. */
+import { InvalidInputError } from "../errors";
 
-export class UnsafeValueError extends Error {
-  name = "UnsafeValueError";
-}
+export class UnsafeValueError extends InvalidInputError {}
 
 /** Single-quotes a value for bash: the only character needing care inside '' is ' itself. */
 export function shellQuote(value: string): string {

@@ -13,6 +13,8 @@ export interface AlbTargetView {
   consecutiveSuccesses: number;
   lastCheckedAt?: string;
   lastError?: string;
+  /** Deregistered and finishing in-flight requests: no new requests, then gone from the group. */
+  draining?: boolean;
 }
 
 export class Alb {
@@ -31,6 +33,13 @@ export class Alb {
 
   view(): AlbTargetView[] {
     return this.targets.map((t) => ({ ...t }));
+  }
+
+  /** Take a target out of rotation as a deregistration does (it reports `draining`), or put it back. */
+  setDraining(instanceId: string, draining: boolean): void {
+    const target = this.targets.find((t) => t.instanceId === instanceId);
+    if (!target) throw new Error(`Unknown target "${instanceId}"`);
+    target.draining = draining || undefined;
   }
 
   async start(): Promise<void> {
@@ -66,7 +75,7 @@ export class Alb {
   }
 
   private route(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const healthy = this.hosts.filter((_, index) => this.targets[index]!.healthy);
+    const healthy = this.hosts.filter((_, index) => this.targets[index]!.healthy && !this.targets[index]!.draining);
     if (healthy.length === 0) {
       res.writeHead(503, { "content-type": "text/html" });
       return void res.end("<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>\n");

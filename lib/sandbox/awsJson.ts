@@ -2,6 +2,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
+import { authorize, jsonAuthError, verifySignature, type SandboxCredentials } from "./auth";
 
 /** An error the SDK turns into an exception whose `name` is `code`. */
 export class AwsError extends Error {
@@ -43,6 +44,8 @@ export interface JsonServiceOptions {
   /** Checked on each request; null means unlimited. */
   throttle?: () => TokenBucket | null;
   onThrottled?: () => void;
+  /** Every request must be SigV4-signed with this access key (see ./auth). */
+  credentials: SandboxCredentials;
 }
 
 export interface RunningServer {
@@ -85,6 +88,11 @@ export function startJsonService(options: JsonServiceOptions): Promise<RunningSe
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     try {
+      const denied = authorize(req, options.credentials) ?? (await verifySignature(req, Buffer.concat(chunks), options.credentials));
+      if (denied) {
+        const { code, message, status } = jsonAuthError(denied);
+        throw new AwsError(code, message, status);
+      }
       if (req.method !== "POST") throw new AwsError("UnknownOperationException", "Only POST / is served");
       const target = String(req.headers["x-amz-target"] ?? "");
       const [prefix, name] = target.split(".");

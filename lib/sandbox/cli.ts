@@ -16,11 +16,12 @@ for (const [name, url] of Object.entries(sandbox.endpoints)) console.log(`endpoi
 for (const host of sandbox.hosts) console.log(`host ${host.instanceId} "${host.name}" http://127.0.0.1:${host.port}`);
 console.log(`repo ${sandbox.repoDir}`);
 console.log(`config ${sandbox.configPath}`);
-for (const [name, value] of Object.entries(sandbox.env)) console.log(`${name}=${value}`);
+// The probe password stays out of the console (and so out of `npm start`'s log): it is in the endpoints file.
+for (const [name, value] of Object.entries(sandbox.env)) console.log(name === "AEGIS_PROBE_PASSWORD" ? `${name}=(set; in the endpoints file)` : `${name}=${value}`);
 if (envFile) {
   const { endpoints, env, configPath, hosts, root } = sandbox;
   // Write then rename so a process waiting for the file never reads half of it.
-  fs.writeFileSync(`${envFile}.tmp`, JSON.stringify({ endpoints, env, configPath, hosts, root }, null, 2));
+  fs.writeFileSync(`${envFile}.tmp`, JSON.stringify({ endpoints, env, configPath, hosts, root }, null, 2), { mode: 0o600 });
   fs.renameSync(`${envFile}.tmp`, envFile);
 }
 console.log("sandbox ready (Ctrl-C to stop)");

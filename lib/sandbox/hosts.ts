@@ -5,9 +5,10 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { listenLoopback, type RunningServer } from "./awsJson";
+import type { FaultName } from "./faults";
+import { changesHost, dnsStillPoisoned } from "./host-faults";
 
-export type FaultName = "offline" | "fail-next" | "slow" | "hang" | "dns" | "stale";
-export const FAULT_NAMES: readonly FaultName[] = ["offline", "fail-next", "slow", "hang", "dns", "stale"];
+export { FAULT_NAMES, type FaultName } from "./faults";
 
 export interface ContainerInfo {
   service: string;
@@ -44,7 +45,12 @@ export interface HostOptions {
   mountPoint: string;
   binDir: string;
   s3Endpoint: string;
+  /** What the host's tools sign S3 requests with (a real host's instance profile). */
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  region: string;
   slowMs: number;
+  /** This host's clock minus the true time (CloudWatch events carry the host's clock). */
+  clockSkewMs?: number;
 }
 
 const SIGKILL_EXIT = 137;
@@ -56,6 +62,7 @@ export class SimulatedHost {
   readonly fsRoot: string;
   readonly stateDir: string;
   readonly faults = new Set<FaultName>();
+  readonly clockSkewMs: number;
   port = 0;
   private front?: RunningServer;
   private running = new Set<ChildProcess>();
@@ -66,6 +73,7 @@ export class SimulatedHost {
     this.name = options.name;
     this.fsRoot = path.join(options.root, "hosts", options.instanceId, "fs");
     this.stateDir = path.join(options.root, "hosts", options.instanceId, "state");
+    this.clockSkewMs = options.clockSkewMs ?? 0;
     for (const dir of [this.fsRoot, path.join(this.stateDir, "containers"), path.join(this.stateDir, "images")]) {
       fs.mkdirSync(dir, { recursive: true });
     }
@@ -76,24 +84,51 @@ export class SimulatedHost {
     this.port = Number(new URL(this.front.url).port);
   }
 
-  /** Run a script as the SSM agent does: shebang or /bin/sh, own process group, killed whole on timeout/cancel. */
+  /** The host's own clock (skewed), as the agent stamps CloudWatch events with it. */
+  now(): number {
+    return Date.now() + this.clockSkewMs;
+  }
+
+  /** The stand-in tools, minus `aws` when the host has no AWS CLI (a stock Ubuntu AMI). */
+  private toolsDir(): string {
+    if (!this.faults.has("no-aws-cli")) return this.options.binDir;
+    const dir = path.join(this.options.root, "hosts", this.instanceId, "bin-no-aws-cli");
+    if (!fs.existsSync(dir)) {
+      fs.mkdirSync(dir, { recursive: true });
+      for (const tool of fs.readdirSync(this.options.binDir)) {
+        // A wrapper, not a symlink: the stand-ins find their tools relative to their own path.
+        if (tool !== "aws") fs.writeFileSync(path.join(dir, tool), `#!/bin/sh\nexec '${path.join(this.options.binDir, tool)}' "$@"\n`, { mode: 0o755 });
+      }
+    }
+    return dir;
+  }
+
+  /**
+   * Run a script as the SSM agent does (agent/plugins/runscript): the file `_script.sh` (mode 0700) in the
+   * orchestration folder, run as `sh -c <file>` from that folder (a shebang picks the interpreter), HOME
+   * unset (the agent passes its systemd environment on), own process group, killed whole on timeout/cancel.
+   */
   execute(script: string, options: ExecuteOptions): Execution {
     fs.mkdirSync(options.workDir, { recursive: true });
     const scriptPath = path.join(options.workDir, "_script.sh");
-    fs.writeFileSync(scriptPath, script, { mode: 0o755 });
+    fs.writeFileSync(scriptPath, script, { mode: 0o700 });
+    fs.chmodSync(scriptPath, 0o700);
     const failFile = path.join(options.workDir, "inject-failure");
-    const injectFailure = this.faults.delete("fail-next");
+    const injectFailure = changesHost(script) && this.faults.delete("fail-next");
     if (injectFailure) fs.writeFileSync(failFile, "");
 
-    if (this.faults.has("stale")) return this.acknowledgeWithoutRunning(script, options);
+    if (this.faults.has("stale") && changesHost(script)) return this.acknowledgeWithoutRunning(script, options);
 
+    // No HOME, no USER, no login shell: only what the agent's systemd unit gives it.
     const env: Record<string, string> = {
-      PATH: `${this.options.binDir}:${path.dirname(process.execPath)}:${BASE_PATH}`,
-      HOME: "/root",
+      PATH: `${this.toolsDir()}:${path.dirname(process.execPath)}:${BASE_PATH}`,
       LANG: "C.UTF-8",
       DECKHAND_SANDBOX_HOST_STATE: this.stateDir,
       DECKHAND_SANDBOX_INSTANCE_ID: this.instanceId,
       DECKHAND_SANDBOX_S3_ENDPOINT: this.options.s3Endpoint,
+      AWS_ACCESS_KEY_ID: this.options.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: this.options.credentials.secretAccessKey,
+      AWS_REGION: this.options.region,
       DECKHAND_SANDBOX_OWNER_PID: String(process.pid),
     };
     if (this.faults.has("slow")) env.DECKHAND_SANDBOX_SLOW_MS = String(this.options.slowMs);
@@ -101,7 +136,7 @@ export class SimulatedHost {
     if (injectFailure) env.DECKHAND_SANDBOX_FAIL_FILE = failFile;
 
     // A private mount namespace lets each host see its own files at the same absolute repo path.
-    const interpreter = script.startsWith("#!") ? [scriptPath] : ["/bin/sh", scriptPath];
+    const interpreter = ["sh", "-c", scriptPath];
     const child = spawn(
       "unshare",
       [
@@ -213,7 +248,7 @@ export class SimulatedHost {
     const api = /^\/api\/([a-z0-9_-]+)(\/.*)?$/.exec(url.split("?")[0]!);
     const service = api ? api[1]! : "ui";
     const upstreamPath = api ? (api[2] ?? "/") + (url.includes("?") ? url.slice(url.indexOf("?")) : "") : url;
-    if (api && this.faults.has("dns") && this.dnsCounter++ % 2 === 0) {
+    if (api && dnsStillPoisoned(this) && this.dnsCounter++ % 2 === 0) {
       // Docker's embedded DNS poisoned: nginx cannot resolve the upstream container on every other request.
       return void badGateway(res, `could not resolve acp_${service} (3: Host not found)`);
     }

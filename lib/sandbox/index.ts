@@ -1,19 +1,29 @@
 // The Deckhand sandbox: local stand-ins for S3, SSM Run Command, CloudWatch Logs, two EC2 hosts and an ALB.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildApp } from "fauxqs";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { Alb } from "./alb";
+import { authorize, newSandboxCredentials, s3AuthError, verifySignature, type SandboxCredentials } from "./auth";
+// Plain ESM shared with the host tools (typed by JSDoc).
+import { signedFetch } from "./tools/sigv4.mjs";
 import { startJsonService, TokenBucket, type RunningServer } from "./awsJson";
 import { startControlServer } from "./control";
-import { FAULT_NAMES, SimulatedHost, type FaultName } from "./hosts";
+import { FAULT_NAMES, isFaultName, SANDBOX_FAULTS, type FaultName } from "./faults";
+import { SimulatedHost } from "./hosts";
+import { startElbService } from "./elb";
+import { seedProvisionedBundle } from "./seed-bundle";
+import { dnsStillPoisoned, setDnsPoisoned } from "./host-faults";
 import { LogStore } from "./logs";
+import { startConditionalS3 } from "./s3Conditional";
+import { startSts } from "./sts";
 import { buildSampleUi, createSampleRepo } from "./sampleRepo";
 import { SsmService } from "./ssm";
 
-export type { FaultName } from "./hosts";
+export { FAULT_NAMES, SANDBOX_FAULTS, type FaultName } from "./faults";
 export { bumpSampleRepo, buildSampleUi } from "./sampleRepo";
 
 export interface SandboxTiming {
@@ -22,6 +32,10 @@ export interface SandboxTiming {
   logFlushMs: number;
   healthIntervalMs: number;
   slowMs: number;
+  /** How long after upload a CloudWatch event becomes searchable. */
+  ingestionDelayMs: number;
+  /** Multiplies AWS's long waits (offline delivery: TimeoutSeconds + executionTimeout). Default: DECKHAND_SANDBOX_TIME_SCALE or 1. */
+  timeScale: number;
 }
 
 export interface SandboxOptions {
@@ -30,6 +44,14 @@ export interface SandboxOptions {
   bucket?: string;
   timing?: Partial<SandboxTiming>;
   throttle?: { ratePerSecond: number; burst: number } | null;
+  /** Per host name, its clock minus the true time. Default: EC2 b runs 4 s behind. */
+  clockSkewMs?: Record<string, number>;
+  /** Other managed instances the account lists before the fleet (Inactive). Default 10: the fleet is on page 2. */
+  otherInstances?: number;
+  /** The sample app's admin password (random per start when absent); exposed only as env AEGIS_PROBE_PASSWORD. */
+  probePassword?: string;
+  /** Put the bundle the hosts start with in the bucket, made by hand as the runbooks do (default off). */
+  seedBundle?: boolean;
 }
 
 export interface SandboxHost {
@@ -43,7 +65,13 @@ export interface Sandbox {
   root: string;
   region: string;
   bucket: string;
-  endpoints: { s3: string; ssm: string; logs: string; alb: string; control: string };
+  endpoints: { s3: string; ssm: string; logs: string; sts: string; alb: string; elb: string; control: string };
+  /** The ELBv2 target group the sandbox ALB answers DescribeTargetHealth for. */
+  targetGroupArn: string;
+  /** The hand-made bundle the hosts were provisioned from, when `seedBundle` was asked for. */
+  seededBundleKey: string | null;
+  /** Random per start: every endpoint refuses requests not signed with this access key. */
+  credentials: SandboxCredentials;
   hosts: SandboxHost[];
   repoDir: string;
   configPath: string;
@@ -51,11 +79,25 @@ export interface Sandbox {
   env: Record<string, string>;
   setFault(instanceId: string, fault: FaultName, on: boolean): void;
   faults(): Record<string, FaultName[]>;
+  /** Take a host out of the ALB as a deregistration does (DescribeTargetHealth says draining), or back in. */
+  setDraining(instanceId: string, draining: boolean): void;
   composeLog(instanceId: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
-const DEFAULT_TIMING: SandboxTiming = { pendingMs: 300, invisibleMs: 400, logFlushMs: 1000, healthIntervalMs: 1000, slowMs: 3000 };
+const DEFAULT_TIMING: Omit<SandboxTiming, "timeScale"> = { pendingMs: 300, invisibleMs: 400, logFlushMs: 1000, healthIntervalMs: 1000, slowMs: 3000, ingestionDelayMs: 1500 };
+const DEFAULT_CLOCK_SKEW_MS: Record<string, number> = { "EC2 b": -4000 };
+export const SANDBOX_ACCOUNT_ID = "000000000000";
+/** The log group the generated config names; created at start, as the README's setup has the operator do. */
+export const SANDBOX_LOG_GROUP = "/deckhand/ssm";
+
+function timeScaleFromEnv(): number {
+  const raw = process.env.DECKHAND_SANDBOX_TIME_SCALE;
+  if (raw === undefined || raw === "") return 1;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > 1) throw new Error(`DECKHAND_SANDBOX_TIME_SCALE must be a number in (0, 1], got ${JSON.stringify(raw)}`);
+  return value;
+}
 const DEFAULT_THROTTLE = { ratePerSecond: 40, burst: 80 };
 const BIN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "bin");
 const SERVICES = ["ui", "audit", "gateway"];
@@ -78,7 +120,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const root = path.resolve(options.root ?? (await fs.promises.mkdtemp(path.join(os.tmpdir(), "deckhand-sandbox-"))));
   const region = options.region ?? "ap-south-1";
   const bucket = options.bucket ?? "deckhand-sandbox-deploys";
-  const timing: SandboxTiming = { ...DEFAULT_TIMING, ...options.timing };
+  const timing: SandboxTiming = { ...DEFAULT_TIMING, timeScale: options.timing?.timeScale ?? timeScaleFromEnv(), ...options.timing };
+  const clockSkewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   let throttle = options.throttle === undefined ? DEFAULT_THROTTLE : options.throttle;
   let bucketLimiter = throttle ? new TokenBucket(throttle.ratePerSecond, throttle.burst) : null;
   let throttledResponses = 0;
@@ -93,7 +136,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const remoteRepoPath = path.join(mountPoint, "home/ubuntu/aegis");
 
   const servers: RunningServer[] = [];
+  const credentials = newSandboxCredentials();
   const s3App = buildApp({ logger: false, defaultRegion: region });
+  // Before any S3 route (and fauxqs's own /_fauxqs and /health endpoints): a signed request with our key.
+  // The body is not read yet: S3 signs its hash in x-amz-content-sha256, which the signature covers.
+  s3App.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+    const denied = authorize(request.raw, credentials) ?? (await verifySignature(request.raw, null, credentials));
+    if (!denied) return;
+    const error = s3AuthError(denied, request.url.split("?")[0] ?? "/");
+    return reply.code(error.status).header("content-type", "application/xml").send(error.xml);
+  });
+  const s3 = (method: string, url: string, body?: string): Promise<Response> => signedFetch(url, { method, body }, { credentials, region, service: "s3" });
   const hosts: SimulatedHost[] = [];
   let alb: Alb | undefined;
   let ssm: SsmService | undefined;
@@ -111,27 +164,40 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 
   try {
-    const s3Url = (await s3App.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
-    const created = await fetch(`${s3Url}/${bucket}`, { method: "PUT" });
+    const fauxqsUrl = (await s3App.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
+    // fauxqs ignores If-None-Match on writes; the proxy in front makes it as strict as S3 (fauxqs still checks signatures).
+    const s3Front = await startConditionalS3(fauxqsUrl, { credentials, region });
+    servers.push(s3Front);
+    const s3Url = s3Front.url;
+    const created = await s3("PUT", `${s3Url}/${bucket}`);
     if (!created.ok) throw new Error(`could not create bucket ${bucket}: HTTP ${created.status}`);
 
+    // The sample app's login: every host's gateway knows the password's hash and shares a token key.
+    const probePassword = options.probePassword ?? randomBytes(15).toString("base64url");
+    const appSecrets = JSON.stringify({ passwordSha256: createHash("sha256").update(probePassword).digest("hex"), tokenKey: randomBytes(32).toString("hex") });
     for (const name of ["EC2 a", "EC2 b"]) {
-      const host = new SimulatedHost({ root, instanceId: newInstanceId(), name, mountPoint, binDir: BIN_DIR, s3Endpoint: s3Url, slowMs: timing.slowMs });
+      const host = new SimulatedHost({ root, instanceId: newInstanceId(), name, mountPoint, binDir: BIN_DIR, s3Endpoint: s3Url, credentials, region, slowMs: timing.slowMs, clockSkewMs: clockSkewMs[name] ?? 0 });
       hosts.push(host);
       await host.startFrontServer();
+      fs.writeFileSync(path.join(host.stateDir, "app.json"), appSecrets, { mode: 0o600 });
+      // What the host's `curl localhost/` reaches (its nginx on port 80).
+      fs.writeFileSync(path.join(host.stateDir, "front-port"), String(host.port));
     }
 
-    const logs = new LogStore(region, "000000000000");
+    // `logs-denied` is the laptop's policy: switched on any host, every Logs call is denied.
+    const logs = new LogStore(region, SANDBOX_ACCOUNT_ID, { ingestionDelayMs: timing.ingestionDelayMs, denied: () => hosts.some((h) => h.faults.has("logs-denied")) });
+    logs.createGroup(SANDBOX_LOG_GROUP);
     ssm = new SsmService({
       region,
       s3Endpoint: s3Url,
       hosts,
+      otherInstances: Array.from({ length: options.otherInstances ?? 10 }, (_, i) => ({ instanceId: newInstanceId(), name: `retired-${i + 1}` })),
       logs,
       timing,
       workRoot: path.join(root, "hosts", "ssm-agent"),
       writeOutput: async (outputBucket, key, body) => {
         const url = `${s3Url}/${outputBucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
-        const response = await fetch(url, { method: "PUT", body });
+        const response = await s3("PUT", url, body);
         if (!response.ok) throw new Error(`PUT s3://${outputBucket}/${key}: HTTP ${response.status}`);
       },
     });
@@ -140,16 +206,25 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       operations: ssm.operations(),
       throttle: () => bucketLimiter,
       onThrottled: () => throttledResponses++,
+      credentials,
     });
     servers.push(ssmServer);
-    const logsServer = await startJsonService({ targetPrefix: "Logs_20140328", operations: logs.operations() });
+    const logsServer = await startJsonService({ targetPrefix: "Logs_20140328", operations: logs.operations(), credentials });
     servers.push(logsServer);
+    const stsServer = await startSts({ account: SANDBOX_ACCOUNT_ID, arn: `arn:aws:iam::${SANDBOX_ACCOUNT_ID}:user/deckhand-sandbox`, userId: "AIDASANDBOXDECKHAND0" });
+    servers.push(stsServer);
 
     await Promise.all(hosts.map((host) => provision(host, repoDir, remoteRepoPath, root)));
+    const seededBundleKey = options.seedBundle
+      ? await seedProvisionedBundle({ s3Url, bucket, repoDir, paths: ["ui/dist", "ui/nginx.conf", "services/audit", "services/gateway"] })
+      : null;
 
     alb = new Alb(hosts, timing.healthIntervalMs);
     await alb.start();
     const albRef = alb;
+    const targetGroupArn = `arn:aws:elasticloadbalancing:${region}:000000000000:targetgroup/deckhand-sandbox/${randomBytes(8).toString("hex")}`;
+    const elbServer = await startElbService({ alb: albRef, targetGroupArn });
+    servers.push(elbServer);
 
     const findHost = (instanceId: string) => {
       const host = hosts.find((h) => h.instanceId === instanceId);
@@ -158,44 +233,57 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
     const setFault = (instanceId: string, fault: unknown, on: unknown) => {
       const host = findHost(instanceId);
-      if (!FAULT_NAMES.includes(fault as FaultName)) throw new Error(`Unknown fault "${String(fault)}". Faults: ${FAULT_NAMES.join(", ")}`);
+      if (!isFaultName(fault)) throw new Error(`Unknown fault "${String(fault)}". Faults: ${FAULT_NAMES.join(", ")}`);
       if (typeof on !== "boolean") throw new Error(`"on" must be true or false`);
-      if (on) host.faults.add(fault as FaultName);
-      else host.faults.delete(fault as FaultName);
+      if (on) host.faults.add(fault);
+      else host.faults.delete(fault);
+      if (fault === "dns") setDnsPoisoned(host.stateDir, on);
     };
-    const faults = () => Object.fromEntries(hosts.map((h) => [h.instanceId, FAULT_NAMES.filter((f) => h.faults.has(f))]));
+    const faults = () =>
+      Object.fromEntries(hosts.map((h) => (dnsStillPoisoned(h), [h.instanceId, FAULT_NAMES.filter((f) => h.faults.has(f))])));
+    const setDraining = (instanceId: string, draining: unknown) => {
+      findHost(instanceId);
+      if (typeof draining !== "boolean") throw new Error(`"draining" must be true or false`);
+      albRef.setDraining(instanceId, draining);
+    };
 
-    const endpoints = { s3: s3Url, ssm: ssmServer.url, logs: logsServer.url, alb: albRef.url, control: "" };
+    const endpoints = { s3: s3Url, ssm: ssmServer.url, logs: logsServer.url, sts: stsServer.url, alb: albRef.url, elb: elbServer.url, control: "" };
     const control = await startControlServer({
       state: () => ({
         region,
         bucket,
         endpoints,
         remoteRepoPath,
+        faultCatalog: SANDBOX_FAULTS,
+        timing: { ingestionDelayMs: timing.ingestionDelayMs, timeScale: timing.timeScale },
         ssm: { throttle, throttledResponses },
         alb: { url: albRef.url, targets: albRef.view() },
         hosts: hosts.map((h) => {
           const target = albRef.view().find((t) => t.instanceId === h.instanceId)!;
-          return { instanceId: h.instanceId, name: h.name, port: h.port, faults: faults()[h.instanceId], albHealthy: target.healthy, containers: h.containers() };
+          return { instanceId: h.instanceId, name: h.name, port: h.port, clockSkewMs: h.clockSkewMs, faults: faults()[h.instanceId], albHealthy: target.healthy, albDraining: Boolean(target.draining), containers: h.containers() };
         }),
       }),
       setFault,
+      setDraining,
       setThrottle: (value) => {
         throttle = validThrottle(value);
         bucketLimiter = throttle ? new TokenBucket(throttle.ratePerSecond, throttle.burst) : null;
       },
-    });
+    }, credentials);
     servers.push(control);
     endpoints.control = control.url;
 
     const configPath = path.join(root, "deckhand.config.json");
-    fs.writeFileSync(configPath, JSON.stringify(sandboxConfig({ repoDir, region, bucket, hosts, remoteRepoPath, albUrl: albRef.url }), null, 2) + "\n");
+    fs.writeFileSync(configPath, JSON.stringify(sandboxConfig({ repoDir, region, bucket, hosts, remoteRepoPath, albUrl: albRef.url, targetGroupArn }), null, 2) + "\n");
 
     return {
       root,
       region,
       bucket,
       endpoints,
+      targetGroupArn,
+      seededBundleKey,
+      credentials,
       hosts: hosts.map((h) => ({ instanceId: h.instanceId, name: h.name, port: h.port, fsRoot: h.fsRoot })),
       repoDir,
       configPath,
@@ -204,14 +292,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         AWS_ENDPOINT_URL_S3: s3Url,
         AWS_ENDPOINT_URL_SSM: ssmServer.url,
         AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logsServer.url,
+        AWS_ENDPOINT_URL_STS: stsServer.url,
+        AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: elbServer.url,
         AWS_REGION: region,
-        AWS_ACCESS_KEY_ID: "sandbox",
-        AWS_SECRET_ACCESS_KEY: "sandbox",
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         DECKHAND_CONFIG: configPath,
         DECKHAND_SANDBOX_CONTROL_URL: control.url,
+        // The sandbox app's probe password, for the config's passwordEnv (never printed: see cli.ts).
+        AEGIS_PROBE_PASSWORD: probePassword,
       },
       setFault: (instanceId, fault, on) => setFault(instanceId, fault, on),
       faults,
+      setDraining,
       composeLog: async (instanceId) => findHost(instanceId).composeLog(),
       stop,
     };
@@ -239,7 +332,7 @@ async function provision(host: SimulatedHost, repoDir: string, remoteRepoPath: s
   if (exitCode !== 0) throw new Error(`provisioning ${host.name} (${host.instanceId}) failed with exit ${exitCode}:\n${output}`);
 }
 
-function sandboxConfig(input: { repoDir: string; region: string; bucket: string; hosts: SimulatedHost[]; remoteRepoPath: string; albUrl: string }) {
+function sandboxConfig(input: { repoDir: string; region: string; bucket: string; hosts: SimulatedHost[]; remoteRepoPath: string; albUrl: string; targetGroupArn: string }) {
   return {
     repo: input.repoDir,
     bundleNamePrefix: "acp_",
@@ -256,6 +349,18 @@ function sandboxConfig(input: { repoDir: string; region: string; bucket: string;
         executionTimeoutSeconds: 600,
         output: { cloudWatchLogGroup: "/deckhand/ssm", s3Bucket: input.bucket, s3Prefix: "ssm-output/" },
         albUrl: input.albUrl,
+        targetGroupArn: input.targetGroupArn,
+        // seeds/000's four smoke probes; the password comes from the environment, by name only.
+        checks: [{ preset: "aegis-smoke", passwordEnv: "AEGIS_PROBE_PASSWORD" }],
+        actions: {
+          "docker-dns-fix": {
+            description: "Recreate gateway and ui to clear Docker DNS poisoning (seeds/000)",
+            command: "docker compose up -d --force-recreate gateway ui",
+            dir: "infra",
+            hosts: "one",
+            offerWhenFailing: ["system health", "audit chain"],
+          },
+        },
       },
     },
     services: {

@@ -2,10 +2,22 @@
 import { AwsError, type Operation, paginate } from "./awsJson";
 
 interface LogEvent {
-  sequence: number; // group-wide order, used by FilterLogEvents tokens
-  timestamp: number;
+  sequence: number; // group-wide upload order; also the eventId
+  timestamp: number; // the sender's clock (a host's clock may be skewed)
   ingestionTime: number;
+  /** Events are searchable only a while after upload, as on CloudWatch. */
+  visibleAt: number;
   message: string;
+}
+
+/** Largest event the agent sends (PutLogEvents allows 256 KB per event; the agent cuts at ~200 KB). */
+export const MAX_EVENT_BYTES = 200_000;
+
+export interface LogStoreOptions {
+  /** How long after upload an event becomes searchable. */
+  ingestionDelayMs?: number;
+  /** True when the laptop's Logs calls are denied (the `logs-denied` fault). */
+  denied?: () => boolean;
 }
 interface LogStream {
   name: string;
@@ -25,26 +37,38 @@ export class LogStore {
   constructor(
     private region: string,
     private accountId: string,
+    private options: LogStoreOptions = {},
   ) {}
 
-  /** What the SSM agent does: create group/stream on first use, then append. */
-  append(groupName: string, streamName: string, messages: string[]): void {
-    let group = this.groups.get(groupName);
-    if (!group) {
-      group = { name: groupName, creationTime: Date.now(), streams: new Map(), nextSequence: 0 };
-      this.groups.set(groupName, group);
-    }
+  /** An operator-created log group (what the README's setup does). */
+  createGroup(groupName: string): void {
+    if (!this.groups.has(groupName)) this.groups.set(groupName, { name: groupName, creationTime: Date.now(), streams: new Map(), nextSequence: 0 });
+  }
+
+  /**
+   * What the SSM agent does about once a second: create group/stream on first use, then upload one
+   * event holding every line gathered since the last upload, stamped with the host's clock.
+   */
+  append(groupName: string, streamName: string, messages: string[], timestamp = Date.now()): void {
+    this.createGroup(groupName);
+    const group = this.groups.get(groupName)!;
     let stream = group.streams.get(streamName);
     if (!stream) {
       stream = { name: streamName, creationTime: Date.now(), events: [] };
       group.streams.set(streamName, stream);
     }
     const now = Date.now();
-    for (const message of messages) {
-      // PutLogEvents rejects empty messages, so the agent never sends them.
-      if (message.length === 0) continue;
-      stream.events.push({ sequence: group.nextSequence++, timestamp: now, ingestionTime: now, message });
+    const visibleAt = now + (this.options.ingestionDelayMs ?? 0);
+    for (const message of batch(messages)) {
+      stream.events.push({ sequence: group.nextSequence++, timestamp, ingestionTime: now, visibleAt, message });
     }
+  }
+
+  private visible(stream: LogStream): LogEvent[] {
+    const now = Date.now();
+    // Uploads are appended in order with one delay, so the searchable events are a prefix.
+    const end = stream.events.findIndex((e) => e.visibleAt > now);
+    return end === -1 ? stream.events : stream.events.slice(0, end);
   }
 
   private group(name: unknown): LogGroup {
@@ -60,7 +84,7 @@ export class LogStore {
   }
 
   operations(): Record<string, Operation> {
-    return {
+    const ops: Record<string, Operation> = {
       GetLogEvents: (input) => this.getLogEvents(input),
       FilterLogEvents: (input) => this.filterLogEvents(input),
       DescribeLogStreams: (input) => this.describeLogStreams(input),
@@ -77,6 +101,21 @@ export class LogStore {
         };
       },
     };
+    // An IAM deny answers every call the same way, before looking at anything.
+    return Object.fromEntries(
+      Object.entries(ops).map(([name, op]) => [
+        name,
+        (input: Record<string, unknown>) => {
+          if (this.options.denied?.()) {
+            throw new AwsError(
+              "AccessDeniedException",
+              `User: arn:aws:iam::${this.accountId}:user/deckhand is not authorized to perform: logs:${name} on resource: arn:aws:logs:${this.region}:${this.accountId}:log-group:${String(input.logGroupName ?? "*")}:log-stream: because no identity-based policy allows the logs:${name} action`,
+            );
+          }
+          return op(input);
+        },
+      ]),
+    );
   }
 
   /** Tokens are "f/<index>" and "b/<index>": positions in the stream, like the real opaque tokens. */
@@ -86,7 +125,7 @@ export class LogStore {
     const inRange = (e: LogEvent) =>
       (typeof input.startTime !== "number" || e.timestamp >= input.startTime) &&
       (typeof input.endTime !== "number" || e.timestamp < input.endTime);
-    const events = stream.events;
+    const events = this.visible(stream);
     let from: number;
     let to: number;
     const token = typeof input.nextToken === "string" ? input.nextToken : undefined;
@@ -129,19 +168,25 @@ export class LogStore {
       (s) => (!names || names.includes(s.name)) && (prefix === undefined || s.name.startsWith(prefix)),
     );
     const pattern = typeof input.filterPattern === "string" ? input.filterPattern.replace(/^"|"$/g, "").trim() : "";
-    const after = typeof input.nextToken === "string" ? Number(Buffer.from(input.nextToken, "base64url").toString()) : -1;
-    if (Number.isNaN(after)) throw new AwsError("InvalidParameterException", "The specified nextToken is invalid.");
+    let after = { t: -Infinity, s: -1 };
+    if (typeof input.nextToken === "string") {
+      const [t, s] = Buffer.from(input.nextToken, "base64url").toString().split(":").map(Number);
+      if (!Number.isFinite(t) || !Number.isInteger(s)) throw new AwsError("InvalidParameterException", "The specified nextToken is invalid.");
+      after = { t: t!, s: s! };
+    }
+    const later = (e: LogEvent) => e.timestamp > after.t || (e.timestamp === after.t && e.sequence > after.s);
     const limit = typeof input.limit === "number" && input.limit > 0 ? input.limit : 10_000;
     const matching = streams
-      .flatMap((s) => s.events.map((e) => ({ stream: s.name, event: e })))
+      .flatMap((s) => this.visible(s).map((e) => ({ stream: s.name, event: e })))
       .filter(
         ({ event }) =>
-          event.sequence > after &&
+          later(event) &&
           (!pattern || event.message.includes(pattern)) &&
           (typeof input.startTime !== "number" || event.timestamp >= input.startTime) &&
           (typeof input.endTime !== "number" || event.timestamp <= input.endTime),
       )
-      .sort((a, b) => a.event.sequence - b.event.sequence);
+      // Ordered by the events' own (host-clock) timestamps, not by arrival.
+      .sort((a, b) => a.event.timestamp - b.event.timestamp || a.event.sequence - b.event.sequence);
     const page = matching.slice(0, limit);
     const last = page.at(-1);
     return {
@@ -153,7 +198,7 @@ export class LogStore {
         eventId: String(event.sequence).padStart(20, "0"),
       })),
       searchedLogStreams: streams.map((s) => ({ logStreamName: s.name, searchedCompletely: true })),
-      nextToken: matching.length > page.length && last ? Buffer.from(String(last.event.sequence)).toString("base64url") : undefined,
+      nextToken: matching.length > page.length && last ? Buffer.from(`${last.event.timestamp}:${last.event.sequence}`).toString("base64url") : undefined,
     };
   }
 
@@ -175,13 +220,30 @@ export class LogStore {
       logStreams: page.map((s) => ({
         logStreamName: s.name,
         creationTime: s.creationTime,
-        firstEventTimestamp: s.events[0]?.timestamp,
-        lastEventTimestamp: s.events.at(-1)?.timestamp,
-        lastIngestionTime: s.events.at(-1)?.ingestionTime,
+        firstEventTimestamp: this.visible(s)[0]?.timestamp,
+        lastEventTimestamp: this.visible(s).at(-1)?.timestamp,
+        lastIngestionTime: this.visible(s).at(-1)?.ingestionTime,
         arn: `arn:aws:logs:${this.region}:${this.accountId}:log-group:${group.name}:log-stream:${s.name}`,
         storedBytes: 0,
       })),
       nextToken,
     };
   }
+}
+
+/** Join lines into as few events as fit MAX_EVENT_BYTES each (one over-long line is cut); never an empty event. */
+export function batch(lines: string[]): string[] {
+  const events: string[] = [];
+  let current = "";
+  for (const raw of lines) {
+    const line = Buffer.byteLength(raw) > MAX_EVENT_BYTES ? Buffer.from(raw).subarray(0, MAX_EVENT_BYTES).toString("utf8") : raw;
+    const joined = current ? `${current}\n${line}` : line;
+    if (current && Buffer.byteLength(joined) > MAX_EVENT_BYTES) {
+      events.push(current);
+      current = line;
+    } else current = joined;
+  }
+  // PutLogEvents rejects empty messages, so the agent never sends them.
+  if (current.trim().length > 0) events.push(current);
+  return events.filter((e) => e.length > 0);
 }

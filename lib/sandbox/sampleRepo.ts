@@ -52,7 +52,7 @@ const FILES: Record<string, string> = {
   "ui/package.json": JSON.stringify({ name: "aegis-ui", version: "1.0.0", private: true, type: "module", scripts: { build: "node build.mjs" } }, null, 2) + "\n",
   "ui/build.mjs": UI_BUILD_SCRIPT,
   "ui/src/main.js": uiSource("1.0.0"),
-  "ui/nginx.conf": "server {\n  listen 5173;\n  root /usr/share/nginx/html;\n  location /health { return 200 'ok'; }\n  location /api/audit/ { proxy_pass http://acp_audit:8000/; }\n  location /api/gateway/ { proxy_pass http://acp_gateway:8000/; }\n  location / { try_files $uri /index.html; }\n}\n",
+  "ui/nginx.conf": "server {\n  listen 5173;\n  root /usr/share/nginx/html;\n  location /health { return 200 'ok'; }\n  location /api/audit/ { proxy_pass http://acp_audit:8000/; }\n  location /api/gateway/ { proxy_pass http://acp_gateway:8000/; }\n  location ~ ^/(auth|system|audit|health)/ { proxy_pass http://acp_gateway:8000; }\n  location / { try_files $uri /index.html; }\n}\n",
   "ui/Dockerfile": "FROM nginx:1.27-alpine\nCOPY nginx.conf /etc/nginx/conf.d/default.conf\nCOPY dist /usr/share/nginx/html\n",
   "services/audit/app.py": serviceApp("audit"),
   "services/audit/VERSION": "1.0.0\n",

@@ -11,7 +11,7 @@ import { DescribeLogStreamsCommand, FilterLogEventsCommand, GetLogEventsCommand 
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "./index";
-import { FAST_TIMING, runScript, sandboxClients, sleep, waitForInvocation } from "./testClients";
+import { controlFetch, FAST_TIMING, runScript, sandboxClients, sleep, waitForInvocation } from "./testClients";
 
 let sandbox: Sandbox;
 let clients: ReturnType<typeof sandboxClients>;
@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 const setFault = async (instanceId: string, fault: string, on: boolean) => {
-  const response = await fetch(`${sandbox.endpoints.control}/faults/${instanceId}`, { method: "PUT", body: JSON.stringify({ fault, on }) });
+  const response = await controlFetch(sandbox, `/faults/${instanceId}`, { method: "PUT", body: { fault, on } });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
 
@@ -110,7 +110,7 @@ describe("SSM Run Command", () => {
     expect((await clients.ssm.send(new ListCommandsCommand({ CommandId: commandId }))).Commands?.[0]?.Status).toBe("Cancelled");
   });
 
-  it("an offline host is Undeliverable (-1) and ConnectionLost, the other runs", async () => {
+  it("an offline host is ConnectionLost and ends DeliveryTimedOut (-1), the other runs", async () => {
     await setFault(hostB, "offline", true);
     try {
       const info = await clients.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: [hostA, hostB] }] }));
@@ -118,8 +118,8 @@ describe("SSM Run Command", () => {
         [hostA, "Online"],
         [hostB, "ConnectionLost"],
       ]);
-      const commandId = await runScript(sandbox, clients.ssm, "echo hi");
-      expect(await waitForInvocation(clients.ssm, commandId, hostB)).toMatchObject({ Status: "Failed", StatusDetails: "Undeliverable", ResponseCode: -1 });
+      const commandId = await runScript(sandbox, clients.ssm, "echo hi", { timeoutSeconds: 30 });
+      expect(await waitForInvocation(clients.ssm, commandId, hostB)).toMatchObject({ Status: "TimedOut", StatusDetails: "DeliveryTimedOut", ResponseCode: -1 });
       expect(await waitForInvocation(clients.ssm, commandId, hostA)).toMatchObject({ Status: "Success", ResponseCode: 0 });
     } finally {
       await setFault(hostB, "offline", false);
@@ -159,7 +159,7 @@ describe("SSM Run Command", () => {
       await sleep(100);
       try {
         const events = await clients.logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, startFromHead: true }));
-        seenWhileRunning = events.events!.map((e) => e.message!);
+        seenWhileRunning = events.events!.flatMap((e) => e.message!.split("\n")); // several lines per event
       } catch (error) {
         expect((error as Error).name).toBe("ResourceNotFoundException"); // stream not created yet
       }
@@ -169,24 +169,36 @@ describe("SSM Run Command", () => {
     expect(seenWhileRunning).toEqual(["line-1", "line-2", "line-3"]);
 
     await waitForInvocation(clients.ssm, commandId, hostA);
-    // Forward-token paging: a full read, then the same token when nothing is new.
-    const first = await clients.logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, startFromHead: true, limit: 2 }));
-    expect(first.events!.map((e) => e.message)).toEqual(["line-1", "line-2"]);
-    const second = await clients.logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, nextToken: first.nextForwardToken }));
-    expect(second.events!.map((e) => e.message)).toEqual(["line-3", "last"]);
-    const third = await clients.logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, nextToken: second.nextForwardToken }));
-    expect(third.events).toEqual([]);
-    expect(third.nextForwardToken).toBe(second.nextForwardToken);
+    // Forward-token paging, one event per page: every line once, then the same token when nothing is new.
+    const readAll = async () => {
+      const lines: string[] = [];
+      let token: string | undefined;
+      for (;;) {
+        const page = await clients.logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, startFromHead: true, limit: 1, nextToken: token }));
+        if (page.events!.length === 0) {
+          expect(page.nextForwardToken).toBe(token);
+          return lines;
+        }
+        lines.push(...page.events!.flatMap((e) => e.message!.split("\n")));
+        token = page.nextForwardToken;
+      }
+    };
+    const deadline = Date.now() + 5000;
+    let lines = await readAll();
+    while (lines.at(-1) !== "last" && Date.now() < deadline) {
+      await sleep(100);
+      lines = await readAll();
+    }
+    expect(lines).toEqual(["line-1", "line-2", "line-3", "last"]);
 
     const streams = await clients.logs.send(new DescribeLogStreamsCommand({ logGroupName: group, logStreamNamePrefix: `${commandId}/` }));
     expect(streams.logStreams!.map((s) => s.logStreamName)).toEqual([stream.replace(/stdout$/, "stderr"), stream]);
-    const filtered = await clients.logs.send(new FilterLogEventsCommand({ logGroupName: group, logStreamNamePrefix: `${commandId}/`, limit: 3 }));
-    expect(filtered.events!.map((e) => e.message)).toEqual(["line-1", "line-2", "line-3"]);
+    const filtered = await clients.logs.send(new FilterLogEventsCommand({ logGroupName: group, logStreamNamePrefix: `${commandId}/`, limit: 1 }));
+    expect(filtered.events).toHaveLength(1);
     const rest = await clients.logs.send(new FilterLogEventsCommand({ logGroupName: group, logStreamNamePrefix: `${commandId}/`, nextToken: filtered.nextToken }));
-    expect(rest.events!.map((e) => [e.logStreamName?.split("/").pop(), e.message])).toEqual([
-      ["stderr", "oops"],
-      ["stdout", "last"],
-    ]);
+    const all = [...filtered.events!, ...rest.events!];
+    expect(all.map((e) => [e.logStreamName?.split("/").pop(), e.message]).filter(([name]) => name === "stderr")).toEqual([["stderr", "oops"]]);
+    expect(all.filter((e) => e.logStreamName === stream).flatMap((e) => e.message!.split("\n"))).toEqual(["line-1", "line-2", "line-3", "last"]);
     expect(rest.nextToken).toBeUndefined();
     const byName = await clients.logs.send(new FilterLogEventsCommand({ logGroupName: group, logStreamNames: [stream.replace(/stdout$/, "stderr")] }));
     expect(byName.events!.map((e) => e.message)).toEqual(["oops"]);
@@ -226,18 +238,18 @@ describe("SSM Run Command", () => {
 
   it("throttles with ThrottlingException and the SDK's adaptive retries get through", async () => {
     const before = (await (await fetch(`${sandbox.endpoints.control}/state`)).json()) as { ssm: { throttledResponses: number } };
-    await fetch(`${sandbox.endpoints.control}/throttle`, { method: "PUT", body: JSON.stringify({ throttle: { ratePerSecond: 20, burst: 2 } }) });
+    await controlFetch(sandbox, "/throttle", { method: "PUT", body: { throttle: { ratePerSecond: 20, burst: 2 } } });
     try {
       const patient = new SSMClient({ ...clientsConfig(), maxAttempts: 10, retryMode: "adaptive" });
       const results = await Promise.all(Array.from({ length: 6 }, () => patient.send(new DescribeInstanceInformationCommand({}))));
-      expect(results.every((r) => r.InstanceInformationList?.length === 2)).toBe(true);
+      expect(results.every((r) => r.InstanceInformationList?.length === 10)).toBe(true); // the first page
       const after = (await (await fetch(`${sandbox.endpoints.control}/state`)).json()) as { ssm: { throttledResponses: number } };
       expect(after.ssm.throttledResponses).toBeGreaterThan(before.ssm.throttledResponses);
       const impatient = new SSMClient({ ...clientsConfig(), maxAttempts: 1 });
       const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => impatient.send(new DescribeInstanceInformationCommand({}))));
       expect(outcomes.some((o) => o.status === "rejected" && (o.reason as Error).name === "ThrottlingException")).toBe(true);
     } finally {
-      await fetch(`${sandbox.endpoints.control}/throttle`, { method: "PUT", body: JSON.stringify({ throttle: null }) });
+      await controlFetch(sandbox, "/throttle", { method: "PUT", body: { throttle: null } });
     }
   });
 
@@ -249,5 +261,5 @@ describe("SSM Run Command", () => {
 });
 
 function clientsConfig() {
-  return { region: sandbox.region, endpoint: sandbox.endpoints.ssm, credentials: { accessKeyId: "sandbox", secretAccessKey: "sandbox" } };
+  return { region: sandbox.region, endpoint: sandbox.endpoints.ssm, credentials: sandbox.credentials };
 }

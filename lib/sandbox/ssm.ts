@@ -8,6 +8,10 @@ import type { LogStore } from "./logs";
 export const STDOUT_LIMIT = 24_000;
 export const STDERR_LIMIT = 8_000;
 export const PLUGIN_OUTPUT_LIMIT = 2_500;
+/** agent/framework/processor/executer/iohandler: DefaultOutputConfig().OutputTruncatedSuffix */
+export const TRUNCATED_SUFFIX = "--output truncated--";
+/** DescribeInstanceInformation: 10 per page unless MaxResults (5..50) says otherwise. */
+export const INSTANCE_INFO_PAGE = 10;
 const PLUGIN_NAME = "aws:runShellScript";
 const DOCUMENT_NAME = "AWS-RunShellScript";
 const DEFAULT_LOG_GROUP = "/aws/ssm/AWS-RunShellScript";
@@ -26,6 +30,8 @@ interface Invocation {
   stderr: string;
   /** Output already shipped to CloudWatch Logs, per stream. */
   flushed: { stdout: number; stderr: number };
+  /** When the agent first got the command (a late delivery after an offline spell is later than requestedAt). */
+  deliveryDeadline: number;
   execution?: Execution;
   startTimer?: NodeJS.Timeout;
   flushTimer?: NodeJS.Timeout;
@@ -51,12 +57,16 @@ export interface SsmTiming {
   pendingMs: number;
   invisibleMs: number;
   logFlushMs: number;
+  /** Multiplies AWS's own long waits (the offline delivery window) so tests stay fast; 1 = as AWS. */
+  timeScale: number;
 }
 
 export interface SsmServiceOptions {
   region: string;
   s3Endpoint: string;
   hosts: SimulatedHost[];
+  /** Other managed instances of the account (terminated ones linger as Inactive): they fill the first pages. */
+  otherInstances?: { instanceId: string; name: string }[];
   logs: LogStore;
   timing: SsmTiming;
   workRoot: string;
@@ -106,6 +116,10 @@ export class SsmService {
     if (!Number.isInteger(executionTimeout) || executionTimeout < 1 || executionTimeout > 172800) {
       throw new AwsError("InvalidParameters", "Parameter \"executionTimeout\" must be an integer between 1 and 172800.");
     }
+    const timeoutSeconds = input.TimeoutSeconds === undefined ? 3600 : input.TimeoutSeconds;
+    if (typeof timeoutSeconds !== "number" || !Number.isInteger(timeoutSeconds) || timeoutSeconds < 30 || timeoutSeconds > 2_592_000) {
+      throw new AwsError("ValidationException", "1 validation error detected: Value at 'timeoutSeconds' failed to satisfy constraint: Member must have value between 30 and 2592000");
+    }
     const cloudWatch = input.CloudWatchOutputConfig as { CloudWatchLogGroupName?: string; CloudWatchOutputEnabled?: boolean } | undefined;
     const now = new Date();
     const command: Command = {
@@ -116,7 +130,7 @@ export class SsmService {
       instanceIds: [...new Set(instanceIds)],
       requestedAt: now,
       visibleAt: now.getTime() + this.options.timing.invisibleMs,
-      timeoutSeconds: typeof input.TimeoutSeconds === "number" ? input.TimeoutSeconds : 3600,
+      timeoutSeconds,
       executionTimeoutSeconds: executionTimeout,
       outputBucket: typeof input.OutputS3BucketName === "string" ? input.OutputS3BucketName : "",
       outputPrefix: typeof input.OutputS3KeyPrefix === "string" ? input.OutputS3KeyPrefix : "",
@@ -132,6 +146,8 @@ export class SsmService {
         stdout: "",
         stderr: "",
         flushed: { stdout: 0, stderr: 0 },
+        // An undelivered invocation gives up after TimeoutSeconds + executionTimeout (DeliveryTimedOut).
+        deliveryDeadline: now.getTime() + (timeoutSeconds + executionTimeout) * 1000 * this.options.timing.timeScale,
       };
       invocation.startTimer = setTimeout(() => this.deliver(command, invocation), this.options.timing.pendingMs);
       command.invocations.set(instanceId, invocation);
@@ -144,17 +160,23 @@ export class SsmService {
     if (this.stopped || invocation.status !== "Pending") return;
     const host = this.host(invocation.instanceId)!;
     if (host.faults.has("offline")) {
-      invocation.status = "Failed";
-      invocation.statusDetails = "Undeliverable";
-      invocation.endedAt = new Date();
+      // SSM keeps retrying an unreachable agent: Pending / Delayed, then DeliveryTimedOut. A host back in time runs it late.
+      if (Date.now() >= invocation.deliveryDeadline) {
+        Object.assign(invocation, { status: "TimedOut", statusDetails: "DeliveryTimedOut", endedAt: new Date() });
+        return;
+      }
+      invocation.statusDetails = "Delayed";
+      const wait = Math.max(1, Math.min(this.options.timing.pendingMs, invocation.deliveryDeadline - Date.now()));
+      invocation.startTimer = setTimeout(() => this.deliver(command, invocation), wait);
       return;
     }
     invocation.status = "InProgress";
     invocation.statusDetails = "InProgress";
     invocation.startedAt = new Date();
-    const script = command.parameters.commands!.join("\n");
+    // The agent joins the lines with newlines and ends the file with one (pluginutil.CreateScriptFile).
+    const script = command.parameters.commands!.join("\n") + "\n";
     invocation.execution = host.execute(script, {
-      workDir: path.join(this.options.workRoot, invocation.instanceId, command.commandId),
+      workDir: path.join(this.options.workRoot, invocation.instanceId, "document", "orchestration", command.commandId, "awsrunShellScript", "0.awsrunShellScript"),
       timeoutMs: command.executionTimeoutSeconds * 1000,
       onStdout: (chunk) => (invocation.stdout += chunk),
       onStderr: (chunk) => (invocation.stderr += chunk),
@@ -164,7 +186,8 @@ export class SsmService {
     }
     void invocation.execution.done.then(async ({ exitCode, reason }) => {
       clearInterval(invocation.flushTimer);
-      this.flushLogs(command, invocation, true);
+      // A disconnected agent finishes the script but reports nothing until it is back.
+      while (host.faults.has("offline") && !this.stopped) await new Promise((r) => setTimeout(r, this.options.timing.pendingMs));
       await this.uploadOutput(command, invocation);
       invocation.responseCode = exitCode;
       invocation.endedAt = new Date();
@@ -172,19 +195,31 @@ export class SsmService {
       else if (reason === "timeout") [invocation.status, invocation.statusDetails] = ["TimedOut", "Execution Timed Out"];
       else if (exitCode === 0) [invocation.status, invocation.statusDetails] = ["Success", "Success"];
       else [invocation.status, invocation.statusDetails] = ["Failed", "Failed"];
+      // The agent's CloudWatch uploader runs on its own: the last batch lands after the status is final.
+      setTimeout(() => this.flushLogs(command, invocation, true), Math.min(250, this.options.timing.logFlushMs));
     });
   }
 
-  /** Ship complete new lines (all remaining text at the end), like the agent's periodic CloudWatch upload. */
+  /**
+   * The agent's periodic CloudWatch upload: every complete new line (all remaining text at the end) in
+   * one event, stamped with the host's own clock. Nothing while the host is offline; nothing ever
+   * without an instance role allowed to write Logs (the agent silently turns CloudWatch output off).
+   */
   private flushLogs(command: Command, invocation: Invocation, final: boolean): void {
-    if (!command.logGroup) return;
+    if (!command.logGroup || this.stopped) return;
+    const host = this.host(invocation.instanceId)!;
+    if (host.faults.has("no-logs-role")) return;
+    if (host.faults.has("offline")) {
+      if (final) setTimeout(() => this.flushLogs(command, invocation, true), this.options.timing.logFlushMs);
+      return;
+    }
     for (const stream of ["stdout", "stderr"] as const) {
       const text = invocation[stream];
       const from = invocation.flushed[stream];
       const to = final ? text.length : text.lastIndexOf("\n") + 1;
       if (to <= from) continue;
       const lines = text.slice(from, to).replace(/\n$/, "").split("\n");
-      this.options.logs.append(command.logGroup, `${command.commandId}/${invocation.instanceId}/aws-runShellScript/${stream}`, lines);
+      this.options.logs.append(command.logGroup, `${command.commandId}/${invocation.instanceId}/aws-runShellScript/${stream}`, lines, host.now());
       invocation.flushed[stream] = to;
     }
   }
@@ -199,13 +234,17 @@ export class SsmService {
     return `${this.options.s3Endpoint}/${command.outputBucket}/${this.outputKey(command, instanceId, stream)}`;
   }
 
+  /** S3 output: an object per non-empty stream; a denied write is only logged on the host (never reported). */
   private async uploadOutput(command: Command, invocation: Invocation): Promise<void> {
     if (!command.outputBucket || this.stopped) return;
-    try {
-      await this.options.writeOutput(command.outputBucket, this.outputKey(command, invocation.instanceId, "stdout"), invocation.stdout);
-      await this.options.writeOutput(command.outputBucket, this.outputKey(command, invocation.instanceId, "stderr"), invocation.stderr);
-    } catch (error) {
-      invocation.stderr += `\nfailed to upload output to S3: ${(error as Error).message}`;
+    if (this.host(invocation.instanceId)?.faults.has("s3-output-denied")) return;
+    for (const stream of ["stdout", "stderr"] as const) {
+      if (invocation[stream].length === 0) continue;
+      try {
+        await this.options.writeOutput(command.outputBucket, this.outputKey(command, invocation.instanceId, stream), invocation[stream]);
+      } catch {
+        // The agent logs the failure in its own log file; the invocation result does not change.
+      }
     }
   }
 
@@ -244,9 +283,9 @@ export class SsmService {
       ExecutionEndDateTime: invocation.endedAt && invocation.startedAt ? invocation.endedAt.toISOString() : "",
       Status: invocation.status,
       StatusDetails: invocation.statusDetails,
-      StandardOutputContent: ended ? invocation.stdout.slice(0, STDOUT_LIMIT) : "",
+      StandardOutputContent: ended ? truncateOutput(invocation.stdout, STDOUT_LIMIT) : "",
       StandardOutputUrl: this.outputUrl(command, invocation.instanceId, "stdout"),
-      StandardErrorContent: ended ? invocation.stderr.slice(0, STDERR_LIMIT) : "",
+      StandardErrorContent: ended ? truncateOutput(invocation.stderr, STDERR_LIMIT) : "",
       StandardErrorUrl: this.outputUrl(command, invocation.instanceId, "stderr"),
       CloudWatchOutputConfig: this.cloudWatchConfig(command),
     };
@@ -325,11 +364,12 @@ export class SsmService {
     if (!invocations.every(isTerminal)) {
       return cancelling ? { Status: "Cancelling", StatusDetails: "Cancelling" } : { Status: "InProgress", StatusDetails: "InProgress" };
     }
-    const delivered = invocations.filter((i) => i.statusDetails !== "Undeliverable");
-    if (delivered.length === 0) return { Status: "Failed", StatusDetails: "Undeliverable" };
+    const delivered = invocations.filter((i) => i.statusDetails !== "Undeliverable" && i.statusDetails !== "DeliveryTimedOut");
+    if (delivered.length === 0) return { Status: "TimedOut", StatusDetails: "Delivery Timed Out" };
     if (delivered.some((i) => i.status === "Cancelled")) return { Status: "Cancelled", StatusDetails: "Cancelled" };
     if (delivered.some((i) => i.status === "Failed")) return { Status: "Failed", StatusDetails: "Failed" };
     if (delivered.some((i) => i.status === "TimedOut")) return { Status: "TimedOut", StatusDetails: "Execution Timed Out" };
+    if (delivered.length < invocations.length) return { Status: "TimedOut", StatusDetails: "Delivery Timed Out" };
     return { Status: "Success", StatusDetails: "Success" };
   }
 
@@ -353,8 +393,8 @@ export class SsmService {
       MaxErrors: "0",
       TargetCount: invocations.length,
       CompletedCount: invocations.filter(isTerminal).length,
-      ErrorCount: invocations.filter((i) => i.status === "Failed" || i.status === "TimedOut").length,
-      DeliveryTimedOutCount: 0,
+      ErrorCount: invocations.filter((i) => i.status === "Failed" || (i.status === "TimedOut" && i.statusDetails !== "DeliveryTimedOut")).length,
+      DeliveryTimedOutCount: invocations.filter((i) => i.statusDetails === "DeliveryTimedOut").length,
       ServiceRole: "",
       NotificationConfig: { NotificationArn: "", NotificationEvents: [], NotificationType: "" },
       CloudWatchOutputConfig: this.cloudWatchConfig(command),
@@ -382,9 +422,17 @@ export class SsmService {
         Object.assign(invocation, { status: "Cancelled", statusDetails: "Cancelled", endedAt: new Date() });
       } else if (invocation.execution) {
         // The agent kills the process group; the invocation stays Cancelling until the script is gone.
+        // A disconnected agent gets the cancel only once it is back.
         invocation.status = "Cancelling";
         invocation.statusDetails = "Cancelling";
-        invocation.execution.cancel();
+        const execution = invocation.execution;
+        const host = this.host(instanceId)!;
+        const deliverCancel = () => {
+          if (this.stopped) return;
+          if (host.faults.has("offline")) setTimeout(deliverCancel, this.options.timing.pendingMs);
+          else execution.cancel();
+        };
+        deliverCancel();
       }
     }
     return {};
@@ -398,9 +446,21 @@ export class SsmService {
     ];
     const pingFilter = filters.find((f) => f.key === "PingStatus")?.values;
     for (const filter of filters) if (filter.key === "InstanceIds") filter.values.forEach((v) => wanted.add(v));
-    const rows = this.options.hosts
-      .filter((h) => wanted.size === 0 || wanted.has(h.instanceId))
-      .map((host, index) => ({
+    const others = (this.options.otherInstances ?? []).map((o, index) => ({
+      InstanceId: o.instanceId,
+      PingStatus: "Inactive",
+      LastPingDateTime: Date.now() / 1000 - 86_400 * (index + 2),
+      AgentVersion: "3.2.582.0",
+      IsLatestVersion: false,
+      PlatformType: "Linux",
+      PlatformName: "Ubuntu",
+      PlatformVersion: "20.04",
+      ResourceType: "EC2Instance",
+      IPAddress: `10.0.9.${10 + index}`,
+      ComputerName: `ip-10-0-9-${10 + index}.${this.options.region}.compute.internal`,
+      Name: o.name,
+    }));
+    const fleet = this.options.hosts.map((host, index) => ({
         InstanceId: host.instanceId,
         PingStatus: host.faults.has("offline") ? "ConnectionLost" : "Online",
         LastPingDateTime: Date.now() / 1000 - (host.faults.has("offline") ? 600 : 5),
@@ -413,9 +473,14 @@ export class SsmService {
         IPAddress: `10.0.1.${11 + index}`,
         ComputerName: `ip-10-0-1-${11 + index}.${this.options.region}.compute.internal`,
         Name: host.name,
-      }))
+      }));
+    const rows = [...others, ...fleet]
+      .filter((row) => wanted.size === 0 || wanted.has(row.InstanceId))
       .filter((row) => !pingFilter || pingFilter.includes(row.PingStatus));
-    const { page, nextToken } = paginate(rows, input.MaxResults, input.NextToken, 50);
+    if (input.MaxResults !== undefined && (typeof input.MaxResults !== "number" || input.MaxResults < 5 || input.MaxResults > 50)) {
+      throw new AwsError("ValidationException", "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value between 5 and 50");
+    }
+    const { page, nextToken } = paginate(rows, input.MaxResults, input.NextToken, INSTANCE_INFO_PAGE);
     return { InstanceInformationList: page, NextToken: nextToken };
   }
 
@@ -429,4 +494,15 @@ export class SsmService {
       }
     }
   }
+}
+
+/**
+ * The agent's pluginutil.StringPrefix, on bytes: output of `limit` bytes or more keeps its first
+ * `limit - 20` bytes and ends with "--output truncated--". A multibyte character cut in half becomes
+ * U+FFFD, as Go's JSON encoder makes of the invalid bytes.
+ */
+export function truncateOutput(text: string, limit: number): string {
+  const bytes = Buffer.from(text, "utf8");
+  if (bytes.length < limit) return text;
+  return bytes.subarray(0, limit - TRUNCATED_SUFFIX.length).toString("utf8") + TRUNCATED_SUFFIX;
 }

@@ -1,6 +1,6 @@
 import "server-only";
 import { describeAwsError } from "../aws/errors";
-import { describePing } from "../aws/ssm";
+import { describePing, type HostPing } from "../aws/ssm";
 import { getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
 import { toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
 import { parseManifest } from "../bundle/manifest";
@@ -20,7 +20,7 @@ export async function loadOverview(): Promise<OverviewView> {
       const [ping, last] = await Promise.all([
         describePing(state.ctx!.aws(env.region).ssm, ids).then(
           (map) => ({ map, error: null as string | null }),
-          (error) => ({ map: new Map<string, string>(), error: describeAwsError(error, "asking SSM which hosts are online") }),
+          (error) => ({ map: new Map<string, HostPing>(), error: describeAwsError(error, "asking SSM which hosts are online") }),
         ),
         lastRunPerHost(state.db, name, ids),
       ]);
@@ -37,12 +37,12 @@ export async function loadOverview(): Promise<OverviewView> {
         live,
         hosts: env.hosts.map((h) => {
           const run = last.get(h.instanceId);
-          return { instanceId: h.instanceId, name: h.name, ping: ping.map.get(h.instanceId) ?? (ping.error ? null : "Not registered"), last: run ? { ...run, at: run.at.toISOString() } : null };
+          return { instanceId: h.instanceId, name: h.name, ping: ping.map.get(h.instanceId)?.pingStatus ?? (ping.error ? null : "Not registered"), last: run ? { ...run, at: run.at.toISOString() } : null };
         }),
       };
     }),
   );
-  const services = Object.entries(config.services).map(([name, s]) => ({ name, paths: s.paths, replace: s.replace, compose: s.compose, build: s.build ? `${s.build.dir ? `(cd ${s.build.dir} && ` : ""}${s.build.command}${s.build.dir ? ")" : ""}` : null }));
+  const services = Object.entries(config.services).map(([name, s]) => ({ name, paths: s.paths, replace: s.replace, compose: s.compose, static: s.static, build: s.build ? `${s.build.dir ? `(cd ${s.build.dir} && ` : ""}${s.build.command}${s.build.dir ? ")" : ""}` : null }));
   return { configFile: state.configFile, configError: null, environments, services, recent, sandbox };
 }
 

@@ -1,16 +1,14 @@
-import { userFacingMessage } from "@/lib/server/action";
+import { InvalidInputError } from "@/lib/errors";
+import { jsonRoute } from "@/lib/server/action";
 import { loadBundles } from "@/lib/server/queries";
+import { parseBundlesQuery } from "@/lib/server/query-params";
 
 export const dynamic = "force-dynamic";
 
 export async function GET(request: Request) {
-  const url = new URL(request.url);
-  const environment = url.searchParams.get("environment") ?? "";
-  const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1);
-  try {
-    return Response.json(await loadBundles(environment, page, url.searchParams.get("refresh") === "1"));
-  } catch (error) {
-    const configProblem = (error as Error).name === "ConfigError";
-    return Response.json({ error: userFacingMessage(error, "listing bundles") }, { status: configProblem ? 404 : 502 });
-  }
+  return jsonRoute(async () => {
+    const query = parseBundlesQuery(new URL(request.url).searchParams);
+    if (!query.ok) throw new InvalidInputError(query.error);
+    return loadBundles(query.value.environment, query.value.page, query.value.refresh);
+  }, "listing bundles");
 }

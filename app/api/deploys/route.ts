@@ -1,7 +1,8 @@
+import { jsonRoute } from "@/lib/server/action";
 import { loadHistory } from "@/lib/server/queries";
 
 export const dynamic = "force-dynamic";
 
 export async function GET() {
-  return Response.json(await loadHistory());
+  return jsonRoute(() => loadHistory(), "loading the history");
 }

@@ -1,7 +1,8 @@
+import { jsonRoute } from "@/lib/server/action";
 import { loadOverview } from "@/lib/server/queries";
 
 export const dynamic = "force-dynamic";
 
 export async function GET() {
-  return Response.json(await loadOverview());
+  return jsonRoute(() => loadOverview(), "loading the dashboard");
 }

@@ -1,11 +1,8 @@
+import { jsonRoute } from "@/lib/server/action";
 import { sandboxState } from "@/lib/server/sandbox-control";
 
 export const dynamic = "force-dynamic";
 
 export async function GET() {
-  try {
-    return Response.json(await sandboxState());
-  } catch (error) {
-    return Response.json({ error: (error as Error).message }, { status: 503 });
-  }
+  return jsonRoute(() => sandboxState(), "reading the sandbox");
 }

@@ -4,6 +4,7 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { applyStepFaults } from "./faults.mjs";
+import { envCredentials, signedFetch } from "./sigv4.mjs";
 
 const endpoint = process.env.DECKHAND_SANDBOX_S3_ENDPOINT;
 const args = process.argv.slice(2);
@@ -33,7 +34,14 @@ const quiet = flags.has("--only-show-errors") || flags.has("--quiet");
 await applyStepFaults();
 
 const url = `${endpoint}/${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
-const head = await fetch(url, { method: "HEAD" });
+const credentials = envCredentials();
+if (!credentials) {
+  process.stderr.write("\nUnable to locate credentials. You can configure credentials by running \"aws configure\".\n");
+  process.exit(253);
+}
+const region = process.env.AWS_REGION ?? "us-east-1";
+const s3 = (method) => signedFetch(url, { method }, { credentials, region, service: "s3" });
+const head = await s3("HEAD");
 if (!head.ok) {
   const reason = head.status === 404 ? "Not Found" : head.status === 403 ? "Forbidden" : String(head.statusText);
   process.stderr.write(`fatal error: An error occurred (${head.status}) when calling the HeadObject operation: ${reason}\n`);
@@ -43,7 +51,7 @@ let target = destination;
 if (destination.endsWith("/") || (fs.existsSync(destination) && fs.statSync(destination).isDirectory())) {
   target = path.join(destination, path.basename(key));
 }
-const response = await fetch(url);
+const response = await s3("GET");
 try {
   await pipeline(Readable.fromWeb(response.body), fs.createWriteStream(target));
 } catch (error) {

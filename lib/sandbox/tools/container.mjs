@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { auditRoute, gatewayRoute, uiRoute } from "./app.mjs";
 
 const [service, imageDir, stateFile, imageId] = process.argv.slice(2);
 const stopMarker = path.join(path.dirname(path.dirname(stateFile)), "stopped");
@@ -20,13 +21,19 @@ function version() {
 }
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".svg": "image/svg+xml" };
 
-const server = http.createServer((req, res) => {
+const hostStateDir = path.dirname(path.dirname(stateFile));
+
+const server = http.createServer(async (req, res) => {
   const url = new URL(req.url ?? "/", "http://container");
   if (url.pathname === "/health") {
     const body = JSON.stringify({ status: "ok", service, version: version() });
     res.writeHead(200, { "content-type": "application/json" });
     return void res.end(body);
   }
+  // The sample app's smoke endpoints (seeds/000, seeds/003).
+  if (service === "ui" && (await uiRoute(req, res, url, hostStateDir))) return;
+  if (service === "gateway" && (await gatewayRoute(req, res, url, hostStateDir, version()))) return;
+  if (service === "audit" && auditRoute(req, res, url)) return;
   if (service !== "ui") {
     res.writeHead(200, { "content-type": "application/json" });
     return void res.end(JSON.stringify({ service, version: version(), path: url.pathname }));

@@ -5,6 +5,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { dnsMarker } from "./app.mjs";
 import { applyStepFaults } from "./faults.mjs";
 
 const stateDir = process.env.DECKHAND_SANDBOX_HOST_STATE;
@@ -26,6 +27,11 @@ while (rest[0]?.startsWith("-")) {
     if (rest[0] === "-f" || rest[0] === "--file") composeFile = rest[1];
     rest = rest.slice(2);
   } else rest = rest.slice(1);
+}
+// `docker compose version`: what a pre-flight asks to know the v2 plugin is there (not a deploy step, not logged).
+if (rest[0] === "version") {
+  process.stdout.write("Docker Compose version v2.29.7 (deckhand sandbox stand-in)\n");
+  process.exit(0);
 }
 fs.appendFileSync(path.join(stateDir, "compose.log"), `${rest.join(" ")}\n`);
 const [subcommand, ...subArgs] = rest;
@@ -167,6 +173,8 @@ async function up(service, forceRecreate) {
   for (let i = 0; i < 250; i++) {
     const started = readJson(containerFile(service));
     if (started?.pid === child.pid) {
+      // A fresh gateway container gets a fresh view of Docker's DNS: this is why seeds/000's fix works.
+      if (service === "gateway") fs.rmSync(dnsMarker(stateDir), { force: true });
       progress(` Container ${name}  Started`);
       return;
     }

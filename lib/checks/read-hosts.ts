@@ -1,0 +1,68 @@
+// "Read from hosts": one read-only SSM command on every online host, parsed into HostReadings.
+// Hosts SSM cannot reach are not sent to (their invocation would sit Pending for the delivery timeout).
+import { CancelCommandCommand, GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from "@aws-sdk/client-ssm";
+import { describeHosts } from "../aws/ssm";
+import { hostTruthScript } from "../remote/host-truth-script";
+import { parseHostTruth, type HostReading } from "./host-truth";
+
+export interface ReadHostsRequest {
+  instanceIds: string[];
+  repoPath: string;
+  /** Every configured service's paths. */
+  paths: string[];
+  frontUrl?: string;
+  /** Give up on a host after this long (default 60 s); the command is cancelled for it. */
+  timeoutMs?: number;
+  pollMs?: number;
+}
+
+export interface ReadHostsResult {
+  commandId: string | null;
+  script: string;
+  readings: Record<string, HostReading>;
+}
+
+const TERMINAL = new Set(["Success", "Failed", "TimedOut", "Cancelled"]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const unreadable = (problem: string): HostReading => ({ ok: false, problem, repoExists: false, manifestSha256: null, paths: [], front: { ok: false, indexJs: null } });
+
+export async function readHosts(ssm: SSMClient, request: ReadHostsRequest): Promise<ReadHostsResult> {
+  const script = hostTruthScript({ repoPath: request.repoPath, paths: request.paths, frontUrl: request.frontUrl });
+  const readings: Record<string, HostReading> = {};
+  const ping = await describeHosts(ssm, request.instanceIds);
+  const online = ping.filter((p) => p.pingStatus === "Online").map((p) => p.instanceId);
+  for (const p of ping) if (p.pingStatus !== "Online") readings[p.instanceId] = unreadable(`SSM reports the host ${p.pingStatus}`);
+  if (online.length === 0) return { commandId: null, script, readings };
+
+  const sent = await ssm.send(
+    new SendCommandCommand({
+      DocumentName: "AWS-RunShellScript",
+      InstanceIds: online,
+      Comment: "Deckhand: read what each host has (read-only)",
+      Parameters: { commands: [script], executionTimeout: ["60"] },
+      TimeoutSeconds: 30, // the shortest delivery timeout SSM accepts
+    }),
+  );
+  const commandId = sent.Command?.CommandId;
+  if (!commandId) throw new Error("SSM accepted the command but returned no CommandId");
+  const deadline = Date.now() + (request.timeoutMs ?? 60_000);
+  const pending = new Set(online);
+  while (pending.size && Date.now() < deadline) {
+    await sleep(request.pollMs ?? 500);
+    for (const id of [...pending]) {
+      try {
+        const out = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: id }));
+        if (!TERMINAL.has(out.Status ?? "")) continue;
+        pending.delete(id);
+        readings[id] = out.Status === "Success" ? parseHostTruth(out.StandardOutputContent ?? "", request.paths) : unreadable(`the read ended ${out.Status} (${out.StatusDetails ?? "no details"})`);
+      } catch (error) {
+        if ((error as Error).name !== "InvocationDoesNotExist") throw error; // not visible yet: ask again
+      }
+    }
+  }
+  if (pending.size) {
+    await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [...pending] })).catch(() => {});
+    for (const id of pending) readings[id] = unreadable("the host did not answer in time");
+  }
+  return { commandId, script, readings };
+}

@@ -1,0 +1,87 @@
+import { isLastingAwsError } from "../../aws/errors";
+import { parseCursor, tailCommandOutput } from "../../aws/logs";
+import { appendOutput, recordEvent, updateDeploy } from "../../history/deploys";
+import type { DeployContext } from "../context";
+import type { Job } from "../job";
+import { failureMessage } from "../runner";
+
+/** Lines kept per host run from the live tail; past it one note says where the rest is. */
+export const LIVE_LINES_PER_HOST = 20_000;
+
+/**
+ * Live output from CloudWatch Logs, kept apart from the status poll: live output is a bonus, status
+ * is the truth. A lasting error (no logs:FilterLogEvents) turns live output off with one message;
+ * a passing one is noted once and retried on the next cycle.
+ */
+export class LiveTail {
+  private off = false;
+  private lastProblem: string | null = null;
+  private stored = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: DeployContext,
+    private readonly job: Job,
+    private readonly logGroup: string | undefined,
+  ) {}
+
+  get enabled(): boolean {
+    return Boolean(this.logGroup) && !this.off;
+  }
+
+  /** Reads new lines for the command's hosts; returns how many arrived. Never throws. */
+  async read(commandId: string, runs: { id: string; instanceId: string }[]): Promise<number> {
+    if (!this.enabled) return 0;
+    const { ctx, job } = this;
+    try {
+      const deploy = await ctx.db.deploy.findUnique({ where: { id: job.deployId }, select: { liveCursor: true } });
+      const result = await tailCommandOutput(ctx.aws(job.environment.region).logs, this.logGroup!, commandId, parseCursor(deploy?.liveCursor ?? null));
+      const byInstance = new Map(runs.map((run) => [run.instanceId, run.id]));
+      await appendOutput(ctx.db, this.withinCap(result.lines.flatMap((line) => (byInstance.has(line.instanceId) ? [{ hostRunId: byInstance.get(line.instanceId)!, stream: line.stream, text: line.text }] : []))));
+      await updateDeploy(ctx.db, job.deployId, { liveCursor: JSON.stringify(result.cursor) });
+      this.lastProblem = null;
+      return result.lines.length;
+    } catch (error) {
+      await this.problem(error);
+      return 0;
+    }
+  }
+
+  /**
+   * After the last host ended: the agent's last batch, and events CloudWatch makes searchable a few
+   * seconds late, still arrive. Reads until a quiet read past the grace period (at most twice it).
+   */
+  async drain(commandIds: string[], runs: { id: string; instanceId: string }[]): Promise<void> {
+    if (!this.enabled) return;
+    const grace = this.ctx.liveTailGraceMs ?? 5000;
+    const started = Date.now();
+    for (;;) {
+      let arrived = 0;
+      for (const commandId of commandIds) arrived += await this.read(commandId, runs);
+      const elapsed = Date.now() - started;
+      if ((arrived === 0 && elapsed >= grace) || elapsed >= 2 * grace || !this.enabled) return;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  private withinCap(chunks: { hostRunId: string; stream: string; text: string }[]) {
+    const kept: typeof chunks = [];
+    for (const chunk of chunks) {
+      const count = (this.stored.get(chunk.hostRunId) ?? 0) + 1;
+      this.stored.set(chunk.hostRunId, count);
+      if (count <= LIVE_LINES_PER_HOST) kept.push(chunk);
+      else if (count === LIVE_LINES_PER_HOST + 1) kept.push({ hostRunId: chunk.hostRunId, stream: "status", text: `live output past ${LIVE_LINES_PER_HOST} lines is not stored here; the final output (and S3, when configured) has the rest` });
+    }
+    return kept;
+  }
+
+  private async problem(error: unknown) {
+    const message = failureMessage(error, "reading live output from CloudWatch Logs");
+    if (isLastingAwsError(error)) {
+      this.off = true;
+      await recordEvent(this.ctx.db, this.job.deployId, "watch", `${message} Live output is off for this deploy; status and final output still come from SSM.`);
+    } else if (message !== this.lastProblem) {
+      this.lastProblem = message;
+      await recordEvent(this.ctx.db, this.job.deployId, "watch", `${message} (live output will be retried)`);
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { awsProblem } from "../../aws/errors";
+import { addObjectMetadata, objectExists, uploadBundle } from "../../aws/s3";
+import { bundleKey, parseBundleKey } from "../../bundle/naming";
+import { packBundle } from "../../bundle/pack";
+import { RefusedError } from "../../errors";
+import { isBundleKeyTaken, recordEvent, requireDeploy, updateDeploy } from "../../history/deploys";
+import type { DeployContext } from "../context";
+import type { Job, Phase } from "../job";
+
+/** Tries at a free key before giving up: each lost race means another panel uploaded in the same second. */
+const KEY_ATTEMPTS = 5;
+
+/** The next key after `key` (stamp + 1) that neither this history nor the bucket holds. */
+async function nextFreeKey(ctx: DeployContext, job: Job, key: string): Promise<string> {
+  const { bucket, prefix, region } = job.environment;
+  const parsed = parseBundleKey(key, ctx.config.bundleNamePrefix);
+  if (!parsed) throw new RefusedError(`cannot pick a new bundle key after ${key}`);
+  for (let stamp = parsed.stamp + 1; ; stamp++) {
+    const candidate = bundleKey(prefix, ctx.config.bundleNamePrefix, parsed.label, stamp);
+    if (!(await isBundleKeyTaken(ctx.db, bucket, candidate)) && !(await objectExists(ctx.aws(region).s3, bucket, candidate))) return candidate;
+  }
+}
+
+/** Packs and uploads to `key` without ever overwriting it; "taken" when another panel got there first. */
+async function packAndUpload(ctx: DeployContext, job: Job, key: string): Promise<"taken" | { sha256: string; size: number; manifest: string; gitSha: string | null; etag?: string }> {
+  const plan = job.plan!;
+  const s3 = ctx.aws(job.environment.region).s3;
+  const packed = await packBundle({ repoDir: ctx.config.repo, label: plan.label, services: plan.services, paths: plan.paths, replace: plan.replace });
+  const total = packed.manifest.files.reduce((sum, f) => sum + f.size, 0);
+  await recordEvent(ctx.db, job.deployId, "pack", `${packed.manifest.files.length} files, ${total} bytes before compression → s3://${job.environment.bucket}/${key}`, { bytes: 0, total });
+  let lastProgressAt = 0;
+  const progressWrites: Promise<unknown>[] = [];
+  let etag: string | undefined;
+  try {
+    etag = await uploadBundle(s3, {
+      bucket: job.environment.bucket,
+      key,
+      body: packed.stream,
+      metadata: { services: plan.services.join(","), label: plan.label, "git-sha": packed.manifest.git?.sha ?? "", "created-by": packed.manifest.createdBy, "deckhand-deploy": job.deployId },
+      onProgress: (bytes) => {
+        if (Date.now() - lastProgressAt < 250) return; // progress is for eyes: a few rows a second is plenty
+        lastProgressAt = Date.now();
+        progressWrites.push(recordEvent(ctx.db, job.deployId, "upload", `${bytes} bytes sent`, { bytes }));
+      },
+    });
+  } catch (error) {
+    if (awsProblem(error) === "precondition_failed") return "taken";
+    throw error;
+  }
+  const { sha256, size } = await packed.done;
+  await Promise.all(progressWrites);
+  await addObjectMetadata(s3, job.environment.bucket, key, { sha256 }, etag);
+  await recordEvent(ctx.db, job.deployId, "upload", `uploaded ${size} bytes, sha256 ${sha256}`, { bytes: size, total: size });
+  return { sha256, size, manifest: JSON.stringify(packed.manifest), gitSha: packed.manifest.git?.sha ?? null, etag };
+}
+
+/** Packs the plan's paths and uploads them as one stream; records the bundle's key, sha256, size and manifest. */
+export const uploadPhase: Phase = {
+  name: "upload",
+  status: "uploading",
+  describe: (job) => `packing ${job.plan?.paths.join(" ")}`,
+  async run(ctx: DeployContext, job: Job) {
+    let key = (await requireDeploy(ctx.db, job.deployId)).bundleKey;
+    if (await objectExists(ctx.aws(job.environment.region).s3, job.environment.bucket, key)) key = await nextFreeKey(ctx, job, key);
+    for (let attempt = 1; attempt <= KEY_ATTEMPTS; attempt++) {
+      await updateDeploy(ctx.db, job.deployId, { bundleKey: key });
+      const result = await packAndUpload(ctx, job, key);
+      if (result !== "taken") {
+        await updateDeploy(ctx.db, job.deployId, { bundleSha256: result.sha256, bundleSize: result.size, manifest: result.manifest, gitSha: result.gitSha });
+        return;
+      }
+      const next = await nextFreeKey(ctx, job, key);
+      await recordEvent(ctx.db, job.deployId, "upload", `${key} was taken by another upload in the same second (nothing overwritten): packing again as ${next}`);
+      key = next;
+    }
+    throw new RefusedError(`every bundle key tried was taken by other uploads (${KEY_ATTEMPTS} tries): try again`);
+  },
+};

@@ -1,0 +1,116 @@
+import { isThrottling } from "../../aws/errors";
+import { listInvocations } from "../../aws/ssm";
+import { appendOutput, currentHostRuns, recordEvent, updateHostRun } from "../../history/deploys";
+import type { DeployContext } from "../context";
+import type { Job, Phase, PhaseOutcome } from "../job";
+import { deployOutcome, isTerminalHostStatus } from "../status";
+import { finishHostRun } from "./host-results";
+import { LiveTail } from "./live-tail";
+import { WatchTrouble } from "./watch-trouble";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** SSM lists a new invocation right away; a host it still does not list after this is given up on. */
+const NEVER_LISTED_MS = 5 * 60_000;
+/** Past delivery + execution timeout, SSM should have ended the host; this much more and contact is lost. */
+const DEADLINE_MARGIN_MS = 2 * 60_000;
+
+type HostRunRow = Awaited<ReturnType<typeof currentHostRuns>>[number];
+
+/** The latest time SSM should have ended this host's run by (TimeoutSeconds + executionTimeout). */
+export function hostDeadline(job: Job, run: Pick<HostRunRow, "startedAt">): number {
+  return run.startedAt.getTime() + (job.environment.deliveryTimeoutSeconds + job.environment.executionTimeoutSeconds) * 1000 + DEADLINE_MARGIN_MS;
+}
+
+/**
+ * One status poll of one command: one ListCommandInvocations for all its hosts, then, per host that
+ * ended, its result. A host whose result cannot be read now keeps its status and is read next cycle;
+ * the others are updated regardless. Returns whether anything changed; throws only if the list failed.
+ */
+async function pollCommand(ctx: DeployContext, job: Job, commandId: string, open: HostRunRow[], trouble: WatchTrouble): Promise<{ changed: boolean; giveUp: string | null }> {
+  const invocations = await listInvocations(ctx.aws(job.environment.region).ssm, commandId);
+  let changed = false;
+  let giveUp: string | null = null;
+  for (const run of open) {
+    const invocation = invocations.find((i) => i.InstanceId === run.instanceId);
+    if (!invocation) {
+      if (Date.now() - run.startedAt.getTime() > NEVER_LISTED_MS) {
+        await updateHostRun(ctx.db, run.id, { status: "Failed", statusDetails: "SSM never listed an invocation for this host", responseCode: -1, finishedAt: new Date() });
+        await appendOutput(ctx.db, [{ hostRunId: run.id, stream: "status", text: "Failed (SSM never listed an invocation for this host)" }]);
+        changed = true;
+      }
+      continue;
+    }
+    const status = invocation.Status ?? "Pending";
+    const details = invocation.StatusDetails ?? null;
+    if (status === run.status && details === run.statusDetails) continue;
+    if (isTerminalHostStatus(status)) {
+      try {
+        const notes = await finishHostRun(ctx, job.environment, run);
+        for (const note of notes) await recordEvent(ctx.db, job.deployId, "watch", `${run.hostName}: ${note}`);
+      } catch (error) {
+        giveUp ??= await trouble.failed(error, `reading the result of ${run.hostName}`);
+        continue; // read again next cycle; the other hosts go on
+      }
+    } else {
+      await updateHostRun(ctx.db, run.id, { status, statusDetails: details });
+    }
+    await appendOutput(ctx.db, [{ hostRunId: run.id, stream: "status", text: `${status}${details && details !== status ? ` (${details})` : ""}` }]);
+    changed = true;
+  }
+  return { changed, giveUp };
+}
+
+/**
+ * Watches the deploy's current attempt until every host has ended: status from SSM (one call per
+ * cycle for all hosts), live lines from CloudWatch Logs when enabled, every change in SQLite as it
+ * arrives. Safe to run again after a restart: everything it needs is stored.
+ */
+export const watchPhase: Phase = {
+  name: "watch",
+  status: "running",
+  async run(ctx: DeployContext, job: Job): Promise<PhaseOutcome> {
+    const base = ctx.pollIntervalMs ?? 1000;
+    let interval = Math.min(base, 500); // the first answer comes quickly; then settle
+    const trouble = new WatchTrouble(ctx, job.deployId);
+    const live = new LiveTail(ctx, job, job.environment.output.cloudWatchLogGroup);
+    for (;;) {
+      const runs = await currentHostRuns(ctx.db, job.deployId);
+      const open = runs.filter((run) => !isTerminalHostStatus(run.status));
+      const commands = [...new Set(open.map((run) => run.commandId ?? ""))];
+      let changed = false;
+      let giveUp: string | null = null;
+      try {
+        for (const commandId of commands) {
+          const polled = await pollCommand(ctx, job, commandId, open.filter((r) => r.commandId === commandId), trouble);
+          changed ||= polled.changed;
+          giveUp ??= polled.giveUp;
+          changed = (await live.read(commandId, runs)) > 0 || changed;
+        }
+        if (!giveUp) trouble.recovered();
+      } catch (error) {
+        giveUp = await trouble.failed(error, "polling SSM");
+        interval = Math.min(interval * 2, isThrottling(error) ? 15_000 : 10_000);
+      }
+      if (giveUp) return { end: "lost_contact", message: `lost contact: ${giveUp}. The hosts' last known states are kept; press Resume watching once it is fixed.`, error: giveUp };
+
+      const finalRuns = await currentHostRuns(ctx.db, job.deployId);
+      const outcome = deployOutcome(finalRuns.map((run) => run.status));
+      if (outcome) {
+        // Late live output keeps arriving after the end: read on, after the status is recorded.
+        (job.afterEnd ??= []).push(() => live.drain([...new Set(finalRuns.map((run) => run.commandId ?? ""))], finalRuns));
+        if (outcome !== "succeeded") return { end: outcome, message: `deploy ${outcome.replace("_", " ")}` };
+        return; // succeeded on every host: the next phases (verify) decide the rest
+      }
+      const overdue = finalRuns.filter((run) => !isTerminalHostStatus(run.status) && Date.now() > hostDeadline(job, run));
+      if (overdue.length > 0) {
+        const names = overdue.map((run) => `${run.hostName} (${run.status})`).join(", ");
+        return { end: "lost_contact", message: `lost contact: SSM has not ended ${names} past its delivery and execution timeouts`, error: `no end from SSM for ${names}` };
+      }
+      // Quiet cycles poll a little less often (fewer SSM calls on long builds); any change resets.
+      if (changed) interval = base;
+      else interval = Math.min(Math.round(interval * 1.5), base * 3);
+      await sleep(interval);
+    }
+  },
+};

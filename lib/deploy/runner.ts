@@ -1,0 +1,96 @@
+import { describeAwsError } from "../aws/errors";
+import { UserFacingError } from "../errors";
+import { changeStatus, findActiveDeploy, getDeploy, insertDeploy, recordEvent, updateDeploy, type NewDeploy, type StatusChange } from "../history/deploys";
+import { redactPresignedUrls } from "../remote/preflight";
+import { ConflictError } from "../errors";
+import type { DeployContext } from "./context";
+import { moveJob, type Job } from "./job";
+import { runJob, withLock } from "./jobs";
+import { statusWords, type DeployStatus } from "./status";
+
+/** The message recorded for a failure: our own errors as written, AWS errors in plain words. */
+export function failureMessage(error: unknown, context = ""): string {
+  return error instanceof UserFacingError ? error.message : describeAwsError(error, context);
+}
+
+/**
+ * Runs a job's phases in order. A phase with a status moves the deploy into it first (compare-and-set:
+ * a cancel that won the race stops the job before anything is sent); a phase may end or pause the
+ * deploy; when every phase has run, the deploy has succeeded. Any error ends it as failed, recorded.
+ */
+export async function runPhases(ctx: DeployContext, job: Job): Promise<void> {
+  try {
+    for (const phase of job.phases) {
+      if (phase.status && phase.status !== job.status) await moveJob(ctx, job, phase.status, phase.describe?.(job) ?? phase.name);
+      const outcome = await phase.run(ctx, job);
+      if (outcome && "end" in outcome) return await moveJob(ctx, job, outcome.end, outcome.message, outcome.error ? { error: outcome.error } : undefined);
+      if (outcome && "pause" in outcome) return await moveJob(ctx, job, outcome.pause, outcome.message);
+    }
+    await moveJob(ctx, job, "succeeded", "deploy succeeded");
+  } catch (error) {
+    await recordFailure(ctx, job, error);
+  } finally {
+    await forgetPresignedUrl(ctx, job);
+    for (const work of job.afterEnd ?? []) await work().catch((error) => console.error(`[deckhand] deploy ${job.deployId}: after-end work failed:`, error));
+  }
+}
+
+/** A pre-signed URL is a credential: once the job stops, the stored script keeps only its redacted form. */
+async function forgetPresignedUrl(ctx: DeployContext, job: Job): Promise<void> {
+  if (job.environment.download !== "presigned-url") return;
+  const deploy = await getDeploy(ctx.db, job.deployId).catch(() => null);
+  if (deploy && deploy.script !== redactPresignedUrls(deploy.script)) await updateDeploy(ctx.db, job.deployId, { script: redactPresignedUrls(deploy.script) }).catch((error) => console.error(`[deckhand] could not redact the pre-signed URL of ${job.deployId}:`, error));
+}
+
+/** Ends the job's deploy as failed with the error; if the deploy moved meanwhile (cancelled), says so instead. */
+async function recordFailure(ctx: DeployContext, job: Job, error: unknown): Promise<void> {
+  const message = failureMessage(error);
+  try {
+    if (error instanceof ConflictError) {
+      // Someone else moved the deploy (a cancel before the send): this job simply stops.
+      await recordEvent(ctx.db, job.deployId, "state", `stopped: ${message}`);
+      return;
+    }
+    await moveJob(ctx, job, "failed", `deploy failed: ${message}`, { error: message });
+  } catch (recordingError) {
+    // Never swallowed: the server log gets both, so a failure that could not be recorded is still seen.
+    console.error(`[deckhand] deploy ${job.deployId}: could not record the failure "${message}":`, recordingError);
+  }
+}
+
+/** One deploy at a time per environment: two scripts rebuilding containers on the same hosts would race. */
+async function assertEnvironmentIdle(ctx: DeployContext, environment: string, exceptDeployId?: string): Promise<void> {
+  const active = await findActiveDeploy(ctx.db, environment);
+  if (active && active.id !== exceptDeployId) {
+    throw new ConflictError(`Deploy ${active.id} is still ${statusWords(active.status)} on ${environment}: wait for it to end or cancel it first.`);
+  }
+}
+
+export type LaunchStart =
+  /** A new deploy, inserted as queued. */
+  | { insert: NewDeploy }
+  /** An existing deploy moved (compare-and-set) into the job's first status. */
+  | { move: { from: DeployStatus | readonly DeployStatus[]; to: DeployStatus; message: string; data?: StatusChange["data"] } };
+
+/**
+ * The one way work starts: under the environment's lock, check no other deploy is active, record the
+ * deploy (insert or compare-and-set), then run the job in the background. Returns once it is recorded.
+ */
+export async function launch(ctx: DeployContext, job: Job, start: LaunchStart): Promise<string> {
+  await withLock(`environment:${job.environmentName}`, async () => {
+    await assertEnvironmentIdle(ctx, job.environmentName, job.deployId);
+    if ("insert" in start) {
+      await insertDeploy(ctx.db, start.insert);
+      job.status = "queued";
+    } else {
+      job.status = await changeStatus(ctx.db, job.deployId, start.move);
+    }
+  });
+  void runJob(job.deployId, () => runPhases(ctx, job));
+  return job.deployId;
+}
+
+/** Runs a job for a deploy already in the job's status (a restart resuming its watch): no lock, no move. */
+export function continueJob(ctx: DeployContext, job: Job): Promise<void> {
+  return runJob(job.deployId, () => runPhases(ctx, job));
+}

@@ -1,0 +1,20 @@
+// Runs before every route, page, asset and server action: the Host check (DNS rebinding) and the
+// per-launch token for API routes. Server actions check their token in lib/server/action.ts too.
+import { NextResponse, type NextRequest } from "next/server";
+import { describeAllowedHosts, hostAllowed, TOKEN_HEADER, TOKEN_REFUSAL, tokenMatches } from "./lib/panel/guard";
+
+const SECURITY_HEADERS = { "x-frame-options": "DENY", "content-security-policy": "frame-ancestors 'none'", "cache-control": "no-store" };
+
+export function proxy(request: NextRequest) {
+  const host = request.headers.get("host");
+  if (!hostAllowed(host)) {
+    return new NextResponse(`Misdirected request: this Deckhand panel answers only to ${describeAllowedHosts()}, not ${JSON.stringify(host ?? "")}.\n`, {
+      status: 421,
+      headers: { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS },
+    });
+  }
+  if (request.nextUrl.pathname.startsWith("/api/") && !tokenMatches(request.headers.get(TOKEN_HEADER))) {
+    return NextResponse.json({ error: TOKEN_REFUSAL }, { status: 403, headers: SECURITY_HEADERS });
+  }
+  return NextResponse.next();
+}
