@@ -108,7 +108,9 @@ describe("Deckhand on AWS-strict behaviour", () => {
       expect(refused.commandId).toBeNull();
 
       const skipped = await settledDeploy(db, await startDeploy(ctx, { environment: "sandbox", services: ["audit"], skipOfflineHosts: true }));
-      expect(skipped.status).toBe("succeeded");
+      // Sent to EC2 a only; the checks behind the ALB then say EC2 b (still offline) never answered.
+      expect(skipped.status).toBe("checks_failed");
+      expect(skipped.error).toMatch(/EC2 b \(i-[0-9a-f]+\) never answered/);
       expect(skipped.hostRuns.map((r) => r.hostName)).toEqual(["EC2 a"]);
       expect(skipped.events.some((e) => /skipping EC2 b \(ConnectionLost\)/.test(e.message))).toBe(true);
       expect(versionOn(hostA(), "audit")).toBe("offline-1");
@@ -134,7 +136,7 @@ describe("Deckhand on AWS-strict behaviour", () => {
       }
       await jobSettled(id);
       const ended = (await getDeployDetail(db, id))!;
-      expect(["partially_failed", "succeeded"]).toContain(ended.status);
+      expect(["partially_failed", "succeeded", "checks_failed"]).toContain(ended.status);
       expect(ended.events.some((e) => e.message.includes("cancel requested for EC2 b"))).toBe(true);
     });
   });

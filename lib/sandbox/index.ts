@@ -216,7 +216,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     await Promise.all(hosts.map((host) => provision(host, repoDir, remoteRepoPath, root)));
     const seededBundleKey = options.seedBundle
-      ? await seedProvisionedBundle({ s3Url, bucket, repoDir, paths: ["ui/dist", "ui/nginx.conf", "services/audit", "services/gateway"] })
+      ? await seedProvisionedBundle({ s3Url, bucket, repoDir, paths: ["ui/dist", "ui/nginx.conf", "services/audit", "services/gateway"], put: (url, body) => signedFetch(url, { method: "PUT", body: body as unknown as string }, { credentials, region, service: "s3" }) })
       : null;
 
     alb = new Alb(hosts, timing.healthIntervalMs);

@@ -6,13 +6,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-export async function seedProvisionedBundle(input: { s3Url: string; bucket: string; repoDir: string; paths: string[] }): Promise<string> {
+export async function seedProvisionedBundle(input: { s3Url: string; bucket: string; repoDir: string; paths: string[]; put: (url: string, body: Buffer) => Promise<Response> }): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-seed-"));
   try {
     const file = path.join(dir, "bundle.tar.gz");
     execFileSync("tar", ["czf", file, "-C", input.repoDir, ...input.paths]);
     const key = `deployments/acp_multi_${Math.floor(Date.now() / 1000) - 86_400}.tar.gz`;
-    const response = await fetch(`${input.s3Url}/${input.bucket}/${key}`, { method: "PUT", body: fs.readFileSync(file) });
+    const response = await input.put(`${input.s3Url}/${input.bucket}/${key}`, fs.readFileSync(file));
     if (!response.ok) throw new Error(`seeding ${key}: HTTP ${response.status}`);
     return key;
   } finally {
