@@ -388,6 +388,10 @@ async function main(): Promise<void> {
     const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<keyof typeof samples, number>;
     const figures: Record<string, Figure> = {
       packUploadVsBaseline: { value: round(m.packUpload / m.baseline), unit: "×", target: "≤ 0.6", met: m.packUpload / m.baseline <= 0.6, note: `${m.packUpload.toFixed(2)} s vs tar czf + upload ${m.baseline.toFixed(2)} s` },
+      // Under load from other processes a pair (baseline and Deckhand, measured back to back) shares
+      // the conditions; the median of the per-round ratios is the steadier figure.
+      packUploadVsBaselinePaired: { value: round(median(samples.packUpload.map((v, i) => v / samples.baseline[i]))), unit: "×", target: "≤ 0.6", met: median(samples.packUpload.map((v, i) => v / samples.baseline[i])) <= 0.6, note: `median of per-round ratios: ${samples.packUpload.map((v, i) => (v / samples.baseline[i]).toFixed(2)).join(" ")}` },
+      packVsTarCzfPaired: { value: round(median(samples.pack.map((v, i) => v / samples.tar[i]))), unit: "×", target: "≤ 1.0", met: median(samples.pack.map((v, i) => v / samples.tar[i])) <= 1.0, note: `median of per-round ratios: ${samples.pack.map((v, i) => (v / samples.tar[i]).toFixed(2)).join(" ")}` },
       packCpuVsTarCzfCpu: { value: round(m.packCpu / m.tarCpu), unit: "×", note: `CPU seconds, all threads: ${m.packCpu.toFixed(2)} s vs tar + gzip ${m.tarCpu.toFixed(2)} s (less sensitive to other load than wall time)` },
       packVsTarCzf: { value: round(m.pack / m.tar), unit: "×", target: "≤ 1.0", met: m.pack / m.tar <= 1.0, note: `${m.pack.toFixed(2)} s (hash pass ${m.hashPass.toFixed(2)} s) vs ${m.tar.toFixed(2)} s` },
       bundleSizeVsTarCzf: { value: round(packSize / tarSize, 3), unit: "×", target: "≤ 1.10", met: packSize / tarSize <= 1.1, note: `${packSize} vs ${tarSize} bytes` },
