@@ -1,9 +1,13 @@
 // Upload behaviour against the sandbox's S3 (real SDK, real HTTP).
 import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { Readable } from "node:stream";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../sandbox";
+import { packBundle } from "../bundle/pack";
 import { uploadBundle } from "./s3";
 
 let sandbox: Sandbox;
@@ -62,5 +66,20 @@ describe("uploadBundle", () => {
     expect(calls.find((c) => c.command === "AbortMultipartUploadCommand")?.status).toBeLessThan(300);
     expect(names).not.toContain("CompleteMultipartUploadCommand");
     await expect(s3.send(new GetObjectCommand({ Bucket: sandbox.bucket, Key: key }))).rejects.toThrow();
+  });
+
+  it("stops the packer when the upload fails (the bundle stream is destroyed, the pack's promise rejects)", async () => {
+    const repo = await fs.mkdtemp(path.join(os.tmpdir(), "deckhand-upload-fail-"));
+    await fs.mkdir(path.join(repo, "services/audit"), { recursive: true });
+    // big enough that the packer is still waiting on the upload (backpressure) when the upload fails
+    for (let i = 0; i < 6; i++) await fs.writeFile(path.join(repo, `services/audit/blob${i}.bin`), randomBytes(8 * 1024 * 1024));
+    try {
+      const packed = await packBundle({ repoDir: repo, label: "audit", services: ["audit"], paths: ["services/audit"], replace: [] });
+      await expect(uploadBundle(s3, { bucket: "no-such-bucket", key: "deployments/acp_audit_3.tar.gz", body: packed.stream, metadata: {} })).rejects.toThrow();
+      expect(packed.stream.destroyed).toBe(true);
+      await expect(packed.done).rejects.toThrow();
+    } finally {
+      await fs.rm(repo, { recursive: true, force: true });
+    }
   });
 });

@@ -29,7 +29,13 @@ export async function uploadBundle(s3: S3Client, request: UploadRequest): Promis
   upload.on("httpUploadProgress", (progress) => {
     if (progress.loaded !== undefined) request.onProgress?.(progress.loaded);
   });
-  return (await upload.done()).ETag;
+  try {
+    return (await upload.done()).ETag;
+  } catch (error) {
+    // Nobody reads the body any more: destroying it lets its producer (the packer's worker threads) stop.
+    if (!request.body.destroyed) request.body.destroy(error as Error);
+    throw error;
+  }
 }
 
 /**
