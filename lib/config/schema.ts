@@ -44,6 +44,8 @@ export const environmentSchema = z.object({
   download: z.enum(["aws-cli", "presigned-url"]).default("aws-cli"),
   /** SSM's TimeoutSeconds: how long an offline host may take to pick the command up (AWS default 600; short, so waits end). */
   deliveryTimeoutSeconds: z.number().int().min(30).max(2592000).default(120),
+  /** A bundle with the same content already in the bucket is reused instead of uploaded again. */
+  reuseBundles: z.boolean().default(true),
   output: z
     .object({
       cloudWatchLogGroup: z

@@ -98,6 +98,23 @@ describe("Deckhand on AWS-strict behaviour", () => {
     }
   });
 
+  it("reuses a bundle with the same content already in the bucket instead of uploading it again", async () => {
+    const reusing = createDeployContext({ ...ctx.config, environments: { sandbox: { ...ctx.config.environments.sandbox, reuseBundles: true } } }, db, { pollIntervalMs: 250, liveTailGraceMs: 1500 });
+    bumpSampleRepo(sandbox.repoDir, "gateway", "reuse-1");
+    const first = await settledDeploy(db, await startDeploy(reusing, { environment: "sandbox", services: ["gateway"] }));
+    expect(first.status).toBe("succeeded");
+    const second = await settledDeploy(db, await startDeploy(reusing, { environment: "sandbox", services: ["gateway"] }));
+    expect(second.status).toBe("succeeded");
+    expect(second.bundleKey).toBe(first.bundleKey);
+    expect(second.bundleSha256).toBe(first.bundleSha256);
+    expect(second.events.some((e) => e.message.includes(`reused, nothing uploaded`) && e.message.includes(first.id))).toBe(true);
+    expect(second.events.some((e) => e.phase === "upload" && /bytes sent/.test(e.message))).toBe(false);
+    // A changed tree is a new bundle again.
+    bumpSampleRepo(sandbox.repoDir, "gateway", "reuse-2");
+    const third = await settledDeploy(db, await startDeploy(reusing, { environment: "sandbox", services: ["gateway"] }));
+    expect(third.bundleKey).not.toBe(first.bundleKey);
+  });
+
   it("refuses to send while a host is offline, or skips it when the operator chooses", async () => {
     await withFault([hostB().instanceId], "offline", async () => {
       bumpSampleRepo(sandbox.repoDir, "audit", "offline-1");

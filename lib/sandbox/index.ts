@@ -347,6 +347,8 @@ function sandboxConfig(input: { repoDir: string; region: string; bucket: string;
         composeDir: "infra",
         fileOwner: "ubuntu:ubuntu",
         executionTimeoutSeconds: 600,
+        // Off in the sample so the same tree deployed twice gives two bundles to roll back between.
+        reuseBundles: false,
         output: { cloudWatchLogGroup: "/deckhand/ssm", s3Bucket: input.bucket, s3Prefix: "ssm-output/" },
         albUrl: input.albUrl,
         targetGroupArn: input.targetGroupArn,
