@@ -45,6 +45,8 @@ const redeployRequest = z.object({
   bundleKey: z.string().regex(/^[A-Za-z0-9_.\/-]{1,1024}$/, "not a bundle key"),
   services: z.array(z.string().min(1)).min(1, "pick at least one service"),
   kind: z.enum(["rollback", "redeploy"]),
+  /** For a bundle whose key fits no known layout: how its members map onto the repo. */
+  layout: z.enum(["repo", "static"]).optional(),
 });
 
 /** What a rollback / redeploy would do (checks, from → to, diff, script), before anything is sent. */

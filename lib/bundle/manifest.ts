@@ -27,6 +27,15 @@ export interface BundleManifest {
   createdAt: string;
   createdBy: string;
   deckhandVersion: string;
+  /** Git tag(s) pointing at the commit, when any (the version the bundle was made from). */
+  tag?: string | null;
+  /** The version label given at deploy time (MAJOR.MINOR.PATCH-suffix), also in the bundle's key. */
+  version?: string | null;
+  /**
+   * Only in the copy Deckhand records in its history, never believed from an archive: a bundle made
+   * by hand with `tar -C dist .` whose files (listed under `into`) are extracted into that directory.
+   */
+  layout?: { kind: "static"; into: string };
 }
 
 export function parseManifest(text: string): BundleManifest {

@@ -1,6 +1,8 @@
 import { headBundle } from "../aws/s3";
 import { listBundleObjects, readLifecycle, type BundleObject } from "../bundle/catalog";
+import { layoutFromKey } from "../bundle/layout";
 import { environmentOf } from "../config/load";
+import { isStaticService } from "./plan";
 import { deploysByBundle, liveAndRollbackTargets, liveBundles, type LiveBundle } from "../history/live";
 import type { DeployContext } from "./context";
 import type { BundleRowView, BundlesPageView, LiveCellView, LiveView } from "./views";
@@ -48,6 +50,7 @@ export async function bundlesPage(ctx: DeployContext, environmentName: string, p
   const [known, live] = await Promise.all([deploysByBundle(ctx.db, environmentName, slice.map((o) => o.key)), liveBundles(ctx.db, environmentName)]);
   const hostName = new Map(environment.hosts.map((h) => [h.instanceId, h.name]));
   const configured = new Set(Object.keys(ctx.config.services));
+  const staticServices = Object.entries(ctx.config.services).filter(([, s]) => isStaticService(s)).map(([name]) => name);
 
   const rows: BundleRowView[] = await Promise.all(
     slice.map(async (object) => {
@@ -75,6 +78,10 @@ export async function bundlesPage(ctx: DeployContext, environmentName: string, p
         return running.length ? [{ instanceId, hostName: hostName.get(instanceId) ?? instanceId, services: running }] : [];
       });
       const expiryDays = lifecycle.expirationDays ?? environment.retentionDays;
+      const fromKey = layoutFromKey(object.key, ctx.config.bundleNamePrefix, staticServices);
+      // Deckhand's own uploads carry repo-relative paths whatever their label; a hand-made bundle it deployed keeps the layout it was deployed with.
+      const recorded = deploy?.manifest ? (JSON.parse(deploy.manifest) as { layout?: { kind: string } }).layout?.kind : undefined;
+      const layout: BundleRowView["layout"] = recorded === "static" ? "static" : fromKey.layout === "systemd" ? "systemd" : !outsideDeckhand || deploy ? "repo" : fromKey.layout;
       return {
         key: object.key,
         fileName: object.key.slice(object.key.lastIndexOf("/") + 1),
@@ -88,6 +95,8 @@ export async function bundlesPage(ctx: DeployContext, environmentName: string, p
         deployedAt: deploy?.createdAt.toISOString() ?? null,
         deployId: deploy?.id ?? null,
         liveOn,
+        layout,
+        version: fromKey.version,
       };
     }),
   );

@@ -193,6 +193,14 @@ export interface BundleRowView {
   deployedAt: string | null;
   deployId: string | null;
   liveOn: { instanceId: string; hostName: string; services: string[] }[];
+  /**
+   * How the bundle's members map onto the repo, from its key (and history): "repo" (repo-relative),
+   * "static" (a `tar -C dist .` bundle for a static service), "systemd" (seeds/002's deploy-bundle-<version>),
+   * or "unknown" (it cannot be deployed until a layout is chosen).
+   */
+  layout: "repo" | "static" | "systemd" | "unknown";
+  /** The version label from the key (acp_audit_1.2.3_<stamp>, deploy-bundle-0.1.30-dev) or the history. */
+  version: string | null;
 }
 
 export interface BundlesPageView {

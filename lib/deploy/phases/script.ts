@@ -26,6 +26,8 @@ export interface ScriptTarget {
   extractPaths?: string[];
   /** The bundle's size, for the pre-flight's free-disk check. */
   bytes?: number;
+  /** Members relative to this repo-relative directory (a `tar -C dist .` bundle): extracted into it. */
+  extractInto?: string;
 }
 
 /** The one place the host script's arguments are put together, for a new bundle and an existing one alike. */
@@ -34,6 +36,7 @@ export function hostScript(environment: EnvironmentConfig, target: ScriptTarget)
   if (environment.profile === "systemd") {
     const systemd = environment.systemd;
     if (!systemd) throw new RefusedError('this environment\'s profile is "systemd" but it has no systemd block in the config');
+    if (target.extractInto !== undefined) throw new RefusedError("a bundle laid out for one directory cannot be deployed with the systemd profile (it needs VERSION and deploy/ at its root)");
     return redactPresignedUrls(
       systemdScript({
         bundleBytes: target.bytes,
@@ -65,6 +68,7 @@ export function hostScript(environment: EnvironmentConfig, target: ScriptTarget)
     replace: target.shape.replace,
     paths: target.shape.paths,
     extractPaths: target.extractPaths,
+    extractInto: target.extractInto,
     owner: environment.fileOwner,
     composeDir: environment.composeDir,
     composeServices: target.shape.composeServices,
