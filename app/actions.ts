@@ -13,7 +13,13 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "not a sha256");
 
 export async function startDeployAction(input: unknown) {
   return runAction(
-    z.object({ environment: z.string().min(1), services: z.array(z.string().min(1)).min(1, "pick at least one service"), reviewScript: z.boolean().default(false), skipOfflineHosts: z.boolean().default(false) }),
+    z.object({
+      environment: z.string().min(1),
+      services: z.array(z.string().min(1)).min(1, "pick at least one service"),
+      reviewScript: z.boolean().default(false),
+      skipOfflineHosts: z.boolean().default(false),
+      confirmEnvironment: z.string().max(100).optional(),
+    }),
     input,
     async (request) => ({ deployId: await startDeploy(await requireContext(), request) }),
   );
@@ -59,7 +65,7 @@ export async function previewRedeployAction(input: unknown) {
 
 /** Starts what the operator confirmed: refused when the plan's fingerprint no longer matches the preview. */
 export async function startRedeployAction(input: unknown) {
-  return runAction(redeployRequest.extend({ planSha256: sha256 }), input, async (request) => ({ deployId: await startRedeploy(await requireContext(), request) }));
+  return runAction(redeployRequest.extend({ planSha256: sha256, confirmEnvironment: z.string().max(100).optional() }), input, async (request) => ({ deployId: await startRedeploy(await requireContext(), request) }));
 }
 
 export async function retryFailedHostsAction(input: unknown) {

@@ -46,6 +46,13 @@ export const systemdSchema = z.object({
 export const environmentSchema = z.object({
   /** How hosts run what is deployed: compose rebuilt from a source tree (seeds/000), or a systemd unit running an image (seeds/002). */
   profile: z.enum(["compose", "systemd"]).default("compose"),
+  /** Marked everywhere in the UI; a deploy or rollback needs the environment's name typed in. */
+  production: z.boolean().default(false),
+  /** Deploys of new bundles only from this git branch (seeds/002: dev deploys only from `dev`). */
+  branch: z
+    .string()
+    .regex(/^(?!\/|.*\/$|.*\.\.|.*\/\/|.*@\{)[A-Za-z0-9][A-Za-z0-9._\/-]{0,199}$/, "must be a git branch name")
+    .optional(),
   systemd: systemdSchema.optional(),
   region,
   bucket: bucketName,

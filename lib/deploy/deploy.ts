@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { cancelCommand } from "../aws/ssm";
 import { bundleKey } from "../bundle/naming";
-import { whoAmI } from "../bundle/pack";
+import { readGitInfo, whoAmI } from "../bundle/pack";
 import { environmentOf, type LoadedConfig } from "../config/load";
 import type { EnvironmentConfig } from "../config/schema";
 import { ConflictError, PlanChangedError, RefusedError } from "../errors";
@@ -10,6 +10,7 @@ import type { Db } from "../history/db";
 import type { DeployContext } from "./context";
 import { newBundleJob, storedScriptJob, watchJob } from "./plans";
 import { planDeploy } from "./plan";
+import { assertBranchAllowed, assertProductionConfirmed } from "./environment-rules";
 import { sha256Hex } from "./phases/script";
 import { launch } from "./runner";
 import { isTerminalHostStatus, statusWords } from "./status";
@@ -26,6 +27,8 @@ export interface StartDeployRequest {
   reviewScript?: boolean;
   /** Send to the online hosts only instead of refusing when SSM sees one offline. */
   skipOfflineHosts?: boolean;
+  /** A production environment's name, typed by the operator (refused unless it matches). */
+  confirmEnvironment?: string;
 }
 
 /** Keys carry a one-second stamp: a second deploy within the same second must not overwrite the first bundle. */
@@ -40,6 +43,8 @@ export async function freshBundleKey(ctx: { config: LoadedConfig; db: Db }, envi
 export async function startDeploy(ctx: DeployContext, request: StartDeployRequest): Promise<string> {
   const plan = planDeploy(ctx.config, request.environment, request.services);
   const environment = environmentOf(ctx.config, request.environment);
+  assertProductionConfirmed(request.environment, environment, request.confirmEnvironment);
+  assertBranchAllowed(request.environment, environment, await readGitInfo(ctx.config.repo));
   const id = newDeployId(plan.label);
   const insert = {
     id,

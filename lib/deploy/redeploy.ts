@@ -16,6 +16,7 @@ import { retryJob, storedScriptJob } from "./plans";
 import { hostScript, sha256Hex } from "./phases/script";
 import { isStaticService, planDeploy, type DeployPlan } from "./plan";
 import { launch } from "./runner";
+import { assertProductionConfirmed } from "./environment-rules";
 import { RETRYABLE_DEPLOY_STATUSES, statusWords } from "./status";
 
 export interface RedeployRequest {
@@ -239,10 +240,13 @@ export async function previewRedeploy(ctx: DeployContext, request: RedeployReque
 export interface StartRedeployRequest extends RedeployRequest {
   /** The preview's planSha256: what the operator confirmed. */
   planSha256: string;
+  /** A production environment's name, typed by the operator (refused unless it matches). */
+  confirmEnvironment?: string;
 }
 
 /** Deploys an existing bundle (rollback or redeploy), refused if the plan differs from what was confirmed. */
 export async function startRedeploy(ctx: DeployContext, request: StartRedeployRequest): Promise<string> {
+  assertProductionConfirmed(request.environment, environmentOf(ctx.config, request.environment), request.confirmEnvironment);
   const preview = await previewRedeploy(ctx, request);
   if (preview.planSha256 !== request.planSha256) throw new PlanChangedError("The plan changed since you looked (what is live, the bundle or the script) — review it again.");
   const environment = environmentOf(ctx.config, request.environment);

@@ -358,6 +358,23 @@ function sandboxConfig(input: { repoDir: string; region: string; bucket: string;
           },
         },
       },
+      // The same hosts as a production environment (issue 12): marked everywhere, a deploy or rollback needs
+      // its name typed in. Its own prefix, so its bundles and history stay apart from the sandbox's.
+      production: {
+        production: true,
+        region: input.region,
+        bucket: input.bucket,
+        prefix: "prod-deployments/",
+        retentionDays: 7,
+        hosts: input.hosts.map((h) => ({ instanceId: h.instanceId, name: h.name })),
+        repoPath: input.remoteRepoPath,
+        composeDir: "infra",
+        fileOwner: "ubuntu:ubuntu",
+        executionTimeoutSeconds: 600,
+        output: { cloudWatchLogGroup: "/deckhand/ssm", s3Bucket: input.bucket, s3Prefix: "ssm-output/" },
+        albUrl: input.albUrl,
+        targetGroupArn: input.targetGroupArn,
+      },
     },
     services: {
       ui: { paths: ["ui/dist", "ui/nginx.conf"], replace: ["ui/dist"], build: { command: "npm run build", dir: "ui" }, compose: ["ui"] },

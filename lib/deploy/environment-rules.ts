@@ -1,0 +1,25 @@
+// Rules an environment puts on who may start what (issue 12): production needs its name typed in,
+// and a branch rule refuses a deploy made from another branch (seeds/002's `make deploy-dev`).
+import type { GitInfo } from "../bundle/manifest";
+import type { EnvironmentConfig } from "../config/schema";
+import { InvalidInputError, RefusedError } from "../errors";
+
+/** A production environment's deploys and rollbacks carry its name, typed by the operator; anything else is refused. */
+export function assertProductionConfirmed(environmentName: string, environment: Pick<EnvironmentConfig, "production">, confirmEnvironment: string | undefined): void {
+  if (!environment.production) return;
+  if (confirmEnvironment === environmentName) return;
+  const message = confirmEnvironment
+    ? `"${confirmEnvironment}" is not the environment's name: type ${environmentName} exactly to deploy to production.`
+    : `${environmentName} is a production environment: type its name to confirm the deploy.`;
+  throw new InvalidInputError(message, { confirmEnvironment: message });
+}
+
+/** A branch rule: the working tree (or the checkout packed) must be on the environment's branch. */
+export function assertBranchAllowed(environmentName: string, environment: Pick<EnvironmentConfig, "branch">, git: GitInfo | null): void {
+  if (!environment.branch) return;
+  if (!git) throw new RefusedError(`${environmentName} deploys only from the "${environment.branch}" branch, and the repo's branch cannot be read (not a git repo?).`);
+  if (git.branch !== environment.branch) {
+    const on = git.branch === "HEAD" ? "a detached HEAD" : `branch "${git.branch}"`;
+    throw new RefusedError(`${environmentName} deploys only from the "${environment.branch}" branch; the repo is on ${on}. Switch to ${environment.branch} (seeds/002: "Can only deploy-dev from dev branch").`);
+  }
+}
