@@ -9,6 +9,7 @@ import { deployShape } from "@/lib/deploy/plan";
 import type { EnvironmentView, OverviewView, ServiceView } from "@/lib/deploy/views";
 import { fetchJson } from "./fetch-json";
 import { DeployList } from "./deploy-list";
+import { ConfirmEnvironmentField, EnvironmentPicker, environmentConfirmed, ProductionBadge, useEnvironmentChoice } from "./environment-picker";
 import { LiveMatrix } from "./live-matrix";
 import { SandboxPanel } from "./sandbox-panel";
 import { StatusBadge } from "./status-badge";
@@ -16,6 +17,7 @@ import { Time } from "./time";
 
 export function Dashboard() {
   const overview = useQuery({ queryKey: ["overview"], queryFn: () => fetchJson<OverviewView>("/api/overview"), refetchInterval: 3000 });
+  const [shown, choose] = useEnvironmentChoice(overview.data?.environments ?? []);
 
   if (overview.isPending) return <p className="text-slate-500">Loading…</p>;
   if (overview.isError) return <ErrorBox title="Deckhand cannot load its overview" message={overview.error.message} />;
@@ -24,9 +26,12 @@ export function Dashboard() {
 
   return (
     <div className="space-y-8">
-      {data.environments.map((environment) => (
-        <EnvironmentSection key={environment.name} environment={environment} services={data.services} />
-      ))}
+      <EnvironmentPicker environments={data.environments} value={shown ?? ""} onChange={choose} />
+      {data.environments
+        .filter((environment) => environment.name === shown)
+        .map((environment) => (
+          <EnvironmentSection key={environment.name} environment={environment} services={data.services} />
+        ))}
       {data.sandbox && <SandboxPanel />}
       <section>
         <div className="mb-2 flex items-baseline justify-between">
@@ -55,6 +60,7 @@ function EnvironmentSection({ environment, services }: { environment: Environmen
     <section className="space-y-4" data-testid={`environment-${environment.name}`}>
       <div className="flex flex-wrap items-baseline gap-x-4 gap-y-1">
         <h1 className="text-2xl font-semibold">{environment.name}</h1>
+        <ProductionBadge production={environment.production} />
         <span className="text-sm text-slate-600">
           {environment.region} · s3://{environment.bucket}/{environment.prefix} · output: {environment.liveOutput ? "live (CloudWatch Logs)" : "at the end (SSM inline)"}
           {environment.s3Output ? " + full copy in S3" : ""}
@@ -104,13 +110,14 @@ function HostTable({ environment }: { environment: EnvironmentView }) {
 }
 
 /** Fields of the deploy form that a refusal can point at (the action's field errors). */
-const FIELD_LABELS: Record<string, string> = { services: "Services", environment: "Environment", reviewScript: "Review" };
+const FIELD_LABELS: Record<string, string> = { services: "Services", environment: "Environment", reviewScript: "Review", confirmEnvironment: "Confirmation" };
 
 function DeployForm({ environment, services }: { environment: EnvironmentView; services: ServiceView[] }) {
   const router = useRouter();
   const [chosen, setChosen] = useState<string[]>([]);
   const [reviewScript, setReviewScript] = useState(false);
   const [skipOfflineHosts, setSkipOfflineHosts] = useState(false);
+  const [typedName, setTypedName] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [pending, startTransition] = useTransition();
@@ -123,7 +130,7 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
     startTransition(async () => {
       setError(null);
       setFieldErrors({});
-      const result = await startDeployAction({ environment: environment.name, services: chosen, reviewScript, skipOfflineHosts });
+      const result = await startDeployAction({ environment: environment.name, services: chosen, reviewScript, skipOfflineHosts, ...(environment.production ? { confirmEnvironment: typedName } : {}) });
       if (result.ok) router.push(`/deploys/${result.data.deployId}`);
       else if (result.fieldErrors && Object.keys(result.fieldErrors).every((field) => field in FIELD_LABELS)) setFieldErrors(result.fieldErrors);
       else setError(result.error);
@@ -131,7 +138,10 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
 
   return (
     <div className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
-      <h2 className="mb-3 font-semibold">Deploy to {environment.name}</h2>
+      <h2 className="mb-3 font-semibold">
+        Deploy to {environment.name} <ProductionBadge production={environment.production} />
+        {environment.branch && <span className="ml-2 text-xs font-normal text-slate-500">only from branch {environment.branch}</span>}
+      </h2>
       <fieldset className="flex flex-wrap gap-3" aria-label="Services" aria-invalid={Boolean(fieldErrors.services)} aria-describedby={fieldErrors.services ? "services-error" : undefined}>
         {services.map((service) => (
           <label key={service.name} className={`flex cursor-pointer items-center gap-2 rounded-md border px-3 py-2 text-sm ${chosen.includes(service.name) ? "border-sky-500 bg-sky-50" : "border-slate-200"}`}>
@@ -162,11 +172,19 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
           <dd>{environment.hosts.map((h) => h.name).join(", ")}</dd>
         </dl>
       )}
+      <div className="mt-4">
+        <ConfirmEnvironmentField environment={environment} value={typedName} onChange={setTypedName} disabled={pending} />
+      </div>
+      {fieldErrors.confirmEnvironment && (
+        <p role="alert" className="mt-2 text-sm text-red-800">
+          {FIELD_LABELS.confirmEnvironment}: {fieldErrors.confirmEnvironment}
+        </p>
+      )}
       <div className="mt-4 flex items-center gap-4">
         <button
           type="button"
           onClick={deploy}
-          disabled={!shape || pending}
+          disabled={!shape || pending || !environmentConfirmed(environment, typedName)}
           className="rounded-md bg-sky-700 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-sky-800 disabled:cursor-not-allowed disabled:bg-slate-300"
         >
           {pending ? "Starting…" : "Deploy"}

@@ -1,5 +1,6 @@
 import Link from "next/link";
 import type { DeploySummaryView } from "@/lib/deploy/views";
+import { ProductionBadge } from "./environment-picker";
 import { StatusBadge } from "./status-badge";
 import { Time } from "./time";
 
@@ -26,9 +27,14 @@ export function DeployList({ deploys }: { deploys: DeploySummaryView[] }) {
                 <Time iso={deploy.createdAt} />
               </Link>
             </td>
-            <td className="px-3 py-2">{deploy.kind}</td>
+            <td className="px-3 py-2">
+              {deploy.kind} <ProductionBadge production={Boolean(deploy.production)} />
+            </td>
             <td className="px-3 py-2">{deploy.services.join(", ")}</td>
-            <td className="px-3 py-2 font-mono text-xs">{deploy.bundleKey.split("/").pop()}</td>
+            <td className="px-3 py-2 font-mono text-xs">
+              {deploy.bundleKey.split("/").pop()}
+              {deploy.version && <span className="ml-1 rounded bg-sky-100 px-1.5 py-0.5 font-sans text-sky-800">v{deploy.version}</span>}
+            </td>
             <td className="px-3 py-2">
               <div className="flex flex-wrap gap-1">
                 {deploy.hosts.map((host) => (

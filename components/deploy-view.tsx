@@ -9,6 +9,7 @@ import { ErrorBox } from "./dashboard";
 import { fetchJson } from "./fetch-json";
 import { FileDiff } from "./file-diff";
 import { formatBytes } from "./format";
+import { ProductionBadge } from "./environment-picker";
 import { StatusBadge } from "./status-badge";
 import { Time } from "./time";
 
@@ -39,6 +40,7 @@ function DeployDetail({ deploy }: { deploy: DeployView }) {
           <h1 className="text-2xl font-semibold">
             {kindTitle[deploy.kind] ?? deploy.kind} of {deploy.services.join(", ")} to {deploy.environment}
           </h1>
+          <ProductionBadge production={Boolean(deploy.production)} />
           <StatusBadge status={deploy.status} testId="deploy-status" />
           <DeployActions deploy={deploy} />
         </div>

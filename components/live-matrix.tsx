@@ -65,7 +65,7 @@ export function LiveMatrix({ environment, services }: { environment: Environment
                       type="button"
                       disabled={!previous}
                       data-testid={`rollback-${service.name}`}
-                      onClick={() => previous && setTarget({ environment: environment.name, bundleKey: previous.bundleKey, kind: "rollback", initialServices: [service.name], choices: [service.name] })}
+                      onClick={() => previous && setTarget({ environment: environment.name, production: environment.production, bundleKey: previous.bundleKey, kind: "rollback", initialServices: [service.name], choices: [service.name] })}
                       className="rounded-md border border-sky-300 px-2 py-1 text-left text-xs font-medium text-sky-800 hover:bg-sky-50 disabled:cursor-not-allowed disabled:border-slate-200 disabled:text-slate-400 disabled:hover:bg-transparent"
                     >
                       {previous ? (

@@ -14,6 +14,10 @@ export interface GitInfo {
   sha: string;
   branch: string;
   dirty: boolean;
+  /** The tag(s) on the commit, newest version first ("0.1.30-dev, v0.1.30"); null when none. Absent in older manifests. */
+  tag?: string | null;
+  /** The tag or commit the operator asked to deploy, packed from a clean checkout of it. */
+  ref?: string;
 }
 
 export interface BundleManifest {
@@ -27,8 +31,6 @@ export interface BundleManifest {
   createdAt: string;
   createdBy: string;
   deckhandVersion: string;
-  /** Git tag(s) pointing at the commit, when any (the version the bundle was made from). */
-  tag?: string | null;
   /** The version label given at deploy time (MAJOR.MINOR.PATCH-suffix), also in the bundle's key. */
   version?: string | null;
   /**

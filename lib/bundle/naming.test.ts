@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bundleKey, bundleLabel, parseBundleKey } from "./naming";
+import { bundleKey, bundleLabel, parseBundleKey, versionFromKey } from "./naming";
 
 describe("bundle naming", () => {
   it("labels by service, ui for UI-only, multi for several", () => {
@@ -29,5 +29,12 @@ describe("bundle naming", () => {
     expect(() => bundleKey("d/", "acp_", "audit", 1779860735, "1.2")).toThrow(/version label/);
     expect(() => bundleKey("d/", "acp_", "audit", 1779860735, "1.2.3_x")).toThrow(/version label/);
     expect(parseBundleKey("d/acp_audit_01.2.3_1779860735.tar.gz", "acp_")).toBeNull();
+  });
+
+  it("finds the version in any key, for history", () => {
+    expect(versionFromKey("deployments/acp_audit_1.2.3_1779860735.tar.gz")).toBe("1.2.3");
+    expect(versionFromKey("prod/x_multi_0.1.30-dev_1779860735.tar.gz")).toBe("0.1.30-dev");
+    expect(versionFromKey("bundles/dev/deploy-bundle-0.1.30-dev.tar.gz")).toBe("0.1.30-dev");
+    expect(versionFromKey("deployments/acp_audit_1779860735.tar.gz")).toBeNull();
   });
 });

@@ -41,3 +41,10 @@ export function parseBundleKey(key: string, namePrefix: string): ParsedBundleKey
   if (match[2] !== undefined && !isVersionLabel(match[2])) return null;
   return match[2] ? { label: match[1]!, stamp: Number(match[3]), version: match[2] } : { label: match[1]!, stamp: Number(match[3]) };
 }
+
+/** The version label in any bundle key (acp_audit_1.2.3_<stamp>, deploy-bundle-0.1.30-dev), whatever its name prefix. */
+export function versionFromKey(key: string): string | null {
+  const base = key.slice(key.lastIndexOf("/") + 1);
+  const match = /_([0-9]+\.[0-9]+\.[0-9]+(?:-[A-Za-z0-9.]+)?)_\d{9,11}\.tar\.gz$/.exec(base) ?? /^deploy-bundle-([0-9]+\.[0-9]+\.[0-9]+(?:-[A-Za-z0-9.]+)?)\.tar\.gz$/.exec(base);
+  return match && isVersionLabel(match[1]!) ? match[1]! : null;
+}

@@ -54,6 +54,8 @@ export const environmentSchema = z.object({
     .regex(/^(?!\/|.*\/$|.*\.\.|.*\/\/|.*@\{)[A-Za-z0-9][A-Za-z0-9._\/-]{0,199}$/, "must be a git branch name")
     .optional(),
   systemd: systemdSchema.optional(),
+  /** Version labels given at deploy time must end with -<suffix> (seeds/002: "-dev" for the dev environment). */
+  versionSuffix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.]{0,30}$/, "must be letters, digits or . (without the leading -)").optional(),
   region,
   bucket: bucketName,
   prefix: keyPrefix.default("deployments/"),

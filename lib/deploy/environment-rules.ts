@@ -2,6 +2,7 @@
 // and a branch rule refuses a deploy made from another branch (seeds/002's `make deploy-dev`).
 import type { GitInfo } from "../bundle/manifest";
 import type { EnvironmentConfig } from "../config/schema";
+import { isVersionLabel } from "../bundle/naming";
 import { InvalidInputError, RefusedError } from "../errors";
 
 /** A production environment's deploys and rollbacks carry its name, typed by the operator; anything else is refused. */
@@ -21,5 +22,15 @@ export function assertBranchAllowed(environmentName: string, environment: Pick<E
   if (git.branch !== environment.branch) {
     const on = git.branch === "HEAD" ? "a detached HEAD" : `branch "${git.branch}"`;
     throw new RefusedError(`${environmentName} deploys only from the "${environment.branch}" branch; the repo is on ${on}. Switch to ${environment.branch} (seeds/002: "Can only deploy-dev from dev branch").`);
+  }
+}
+
+/** A version label given at deploy time: MAJOR.MINOR.PATCH-suffix, ending with the environment's suffix when it has one. */
+export function assertVersionLabel(environmentName: string, environment: Pick<EnvironmentConfig, "versionSuffix">, version: string | undefined): void {
+  if (version === undefined || version === "") return;
+  const invalid = (message: string) => new InvalidInputError(message, { version: message });
+  if (!isVersionLabel(version)) throw invalid(`"${version}" is not a version label: use MAJOR.MINOR.PATCH with an optional -suffix (e.g. 0.1.30-dev).`);
+  if (environment.versionSuffix && !version.endsWith(`-${environment.versionSuffix}`)) {
+    throw invalid(`Versions deployed to ${environmentName} must end with -${environment.versionSuffix} (seeds/002: "Version must end with -dev").`);
   }
 }

@@ -40,6 +40,12 @@ export interface DeployShape {
 export interface DeployPlan extends DeployShape {
   environment: string;
   builds: BuildStep[];
+  /** The version label given at deploy time (in the bundle key and manifest). */
+  version?: string | null;
+  /** A tag or commit to pack from a clean checkout of, instead of the working tree. */
+  ref?: string;
+  /** Where the files are packed (and builds run) from: a temporary checkout of `ref`; the repo when absent. */
+  sourceDir?: string;
 }
 
 const unique = (values: string[]) => [...new Set(values)];

@@ -1,3 +1,4 @@
+import { versionFromKey } from "../bundle/naming";
 import type { FileChange } from "../bundle/diff";
 import type { Deploy, DeployEvent, HostRun, OutputChunk } from "../generated/prisma/client";
 import { createHash } from "node:crypto";
@@ -34,6 +35,10 @@ export interface DeployEventView {
 export interface DeploySummaryView {
   id: string;
   environment: string;
+  /** The environment is marked production in the config (set by the server from the config). */
+  production?: boolean;
+  /** The version label in the bundle's key, when it has one. */
+  version: string | null;
   kind: string;
   services: string[];
   label: string;
@@ -77,6 +82,7 @@ export function toSummaryView(deploy: Deploy & { hostRuns: Pick<HostRun, "hostNa
     services: JSON.parse(deploy.services) as string[],
     label: deploy.label,
     bundleKey: deploy.bundleKey,
+    version: versionFromKey(deploy.bundleKey),
     status: deploy.status,
     createdBy: deploy.createdBy,
     createdAt: deploy.createdAt.toISOString(),
@@ -130,6 +136,11 @@ export interface HostView {
 
 export interface EnvironmentView {
   name: string;
+  /** Marked everywhere; a deploy or rollback there needs the name typed in. */
+  production: boolean;
+  profile: "compose" | "systemd";
+  /** The branch rule: new bundles only from this branch. */
+  branch: string | null;
   region: string;
   bucket: string;
   prefix: string;

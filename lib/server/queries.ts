@@ -8,9 +8,15 @@ import { bundlesPage, liveView } from "../deploy/bundles";
 import { diffAgainstLive } from "../deploy/redeploy";
 import { getDeckhand, requireContext } from "./deckhand";
 
+/** Production environments are marked on every deploy shown, from the config (history does not record it). */
+function markProduction<T extends { environment: string; production?: boolean }>(views: T[], ctx: { config: { environments: Record<string, { production: boolean }> } } | null | undefined): T[] {
+  for (const view of views) view.production = Boolean(ctx?.config.environments[view.environment]?.production);
+  return views;
+}
+
 export async function loadOverview(): Promise<OverviewView> {
   const state = await getDeckhand();
-  const recent = (await listDeploys(state.db, { limit: 20 })).map(toSummaryView);
+  const recent = markProduction((await listDeploys(state.db, { limit: 20 })).map(toSummaryView), state.ctx);
   const sandbox = Boolean(process.env.DECKHAND_SANDBOX_CONTROL_URL);
   if (!state.ctx) return { configFile: state.configFile, configError: state.configError, environments: [], services: [], recent, sandbox };
   const { config } = state.ctx;
@@ -27,6 +33,9 @@ export async function loadOverview(): Promise<OverviewView> {
       const live = await liveView(state.ctx!, name);
       return {
         name,
+        production: env.production,
+        profile: env.profile,
+        branch: env.branch ?? null,
         region: env.region,
         bucket: env.bucket,
         prefix: env.prefix,
@@ -50,7 +59,7 @@ export async function loadDeploy(id: string): Promise<DeployView | null> {
   const state = await getDeckhand();
   const deploy = await getDeployDetail(state.db, id);
   if (!deploy) return null;
-  const view = toDeployView(deploy);
+  const view = markProduction([toDeployView(deploy)], state.ctx)[0]!;
   if (deploy.status === "awaiting_confirmation" && deploy.manifest && state.ctx) {
     const manifest = parseManifest(deploy.manifest);
     view.pendingDiff = (await diffAgainstLive(state.ctx, deploy.environment, manifest.services, manifest.files, manifest.paths)).diff;
@@ -60,7 +69,7 @@ export async function loadDeploy(id: string): Promise<DeployView | null> {
 
 export async function loadHistory(limit = 200) {
   const state = await getDeckhand();
-  return (await listDeploys(state.db, { limit })).map(toSummaryView);
+  return markProduction((await listDeploys(state.db, { limit })).map(toSummaryView), state.ctx);
 }
 
 export async function loadBundles(environment: string, page: number, refresh: boolean) {

@@ -16,7 +16,7 @@ async function nextFreeKey(ctx: DeployContext, job: Job, key: string): Promise<s
   const parsed = parseBundleKey(key, ctx.config.bundleNamePrefix);
   if (!parsed) throw new RefusedError(`cannot pick a new bundle key after ${key}`);
   for (let stamp = parsed.stamp + 1; ; stamp++) {
-    const candidate = bundleKey(prefix, ctx.config.bundleNamePrefix, parsed.label, stamp);
+    const candidate = bundleKey(prefix, ctx.config.bundleNamePrefix, parsed.label, stamp, parsed.version);
     if (!(await isBundleKeyTaken(ctx.db, bucket, candidate)) && !(await objectExists(ctx.aws(region).s3, bucket, candidate))) return candidate;
   }
 }
@@ -25,8 +25,11 @@ async function nextFreeKey(ctx: DeployContext, job: Job, key: string): Promise<s
 async function packAndUpload(ctx: DeployContext, job: Job, key: string): Promise<"taken" | { sha256: string; size: number; manifest: string; gitSha: string | null; etag?: string }> {
   const plan = job.plan!;
   const s3 = ctx.aws(job.environment.region).s3;
-  const packed = await packBundle({ repoDir: ctx.config.repo, label: plan.label, services: plan.services, paths: plan.paths, replace: plan.replace });
+  const packed = await packBundle({ repoDir: plan.sourceDir ?? ctx.config.repo, label: plan.label, services: plan.services, paths: plan.paths, replace: plan.replace, version: plan.version, ref: plan.ref });
   const total = packed.manifest.files.reduce((sum, f) => sum + f.size, 0);
+  const git = packed.manifest.git;
+  if (plan.ref) await recordEvent(ctx.db, job.deployId, "pack", `packed from a clean checkout of ${plan.ref} (${git?.sha.slice(0, 12) ?? "?"}${git?.tag ? `, tag ${git.tag}` : ""}), not the working tree`);
+  else if (git?.dirty) await recordEvent(ctx.db, job.deployId, "warning", `the working tree has uncommitted changes: this bundle is not any commit (${git.sha.slice(0, 12)} on ${git.branch} plus local edits). Deploy a tag or commit for a reproducible bundle.`);
   await recordEvent(ctx.db, job.deployId, "pack", `${packed.manifest.files.length} files, ${total} bytes before compression → s3://${job.environment.bucket}/${key}`, { bytes: 0, total });
   let lastProgressAt = 0;
   const progressWrites: Promise<unknown>[] = [];
@@ -36,7 +39,7 @@ async function packAndUpload(ctx: DeployContext, job: Job, key: string): Promise
       bucket: job.environment.bucket,
       key,
       body: packed.stream,
-      metadata: { services: plan.services.join(","), label: plan.label, "git-sha": packed.manifest.git?.sha ?? "", "created-by": packed.manifest.createdBy, "deckhand-deploy": job.deployId },
+      metadata: { services: plan.services.join(","), label: plan.label, "git-sha": packed.manifest.git?.sha ?? "", ...(plan.version ? { version: plan.version } : {}), "created-by": packed.manifest.createdBy, "deckhand-deploy": job.deployId },
       onProgress: (bytes) => {
         if (Date.now() - lastProgressAt < 250) return; // progress is for eyes: a few rows a second is plenty
         lastProgressAt = Date.now();
