@@ -19,6 +19,8 @@ export async function startDeployAction(input: unknown) {
       reviewScript: z.boolean().default(false),
       skipOfflineHosts: z.boolean().default(false),
       confirmEnvironment: z.string().max(100).optional(),
+      version: z.string().max(64).optional(),
+      ref: z.string().max(200).optional(),
     }),
     input,
     async (request) => ({ deployId: await startDeploy(await requireContext(), request) }),

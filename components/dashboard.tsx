@@ -9,6 +9,7 @@ import { deployShape } from "@/lib/deploy/plan";
 import type { EnvironmentView, OverviewView, ServiceView } from "@/lib/deploy/views";
 import { fetchJson } from "./fetch-json";
 import { DeployList } from "./deploy-list";
+import { DeployVersionFields } from "./deploy-version-fields";
 import { ConfirmEnvironmentField, EnvironmentPicker, environmentConfirmed, ProductionBadge, useEnvironmentChoice } from "./environment-picker";
 import { LiveMatrix } from "./live-matrix";
 import { SandboxPanel } from "./sandbox-panel";
@@ -110,7 +111,7 @@ function HostTable({ environment }: { environment: EnvironmentView }) {
 }
 
 /** Fields of the deploy form that a refusal can point at (the action's field errors). */
-const FIELD_LABELS: Record<string, string> = { services: "Services", environment: "Environment", reviewScript: "Review", confirmEnvironment: "Confirmation" };
+const FIELD_LABELS: Record<string, string> = { services: "Services", environment: "Environment", reviewScript: "Review", confirmEnvironment: "Confirmation", version: "Version label" };
 
 function DeployForm({ environment, services }: { environment: EnvironmentView; services: ServiceView[] }) {
   const router = useRouter();
@@ -118,6 +119,8 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
   const [reviewScript, setReviewScript] = useState(false);
   const [skipOfflineHosts, setSkipOfflineHosts] = useState(false);
   const [typedName, setTypedName] = useState("");
+  const [version, setVersion] = useState("");
+  const [gitRef, setGitRef] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [pending, startTransition] = useTransition();
@@ -130,7 +133,7 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
     startTransition(async () => {
       setError(null);
       setFieldErrors({});
-      const result = await startDeployAction({ environment: environment.name, services: chosen, reviewScript, skipOfflineHosts, ...(environment.production ? { confirmEnvironment: typedName } : {}) });
+      const result = await startDeployAction({ environment: environment.name, services: chosen, reviewScript, skipOfflineHosts, ...(environment.production ? { confirmEnvironment: typedName } : {}), ...(version ? { version } : {}), ...(gitRef ? { ref: gitRef } : {}) });
       if (result.ok) router.push(`/deploys/${result.data.deployId}`);
       else if (result.fieldErrors && Object.keys(result.fieldErrors).every((field) => field in FIELD_LABELS)) setFieldErrors(result.fieldErrors);
       else setError(result.error);
@@ -171,6 +174,12 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
           <dt className="text-slate-500">Hosts</dt>
           <dd>{environment.hosts.map((h) => h.name).join(", ")}</dd>
         </dl>
+      )}
+      <DeployVersionFields suggested={environment.suggestedVersion} latest={environment.latestVersionTag} version={version} onVersion={setVersion} gitRef={gitRef} onGitRef={setGitRef} disabled={pending} />
+      {fieldErrors.version && (
+        <p role="alert" className="mt-2 text-sm text-red-800">
+          {FIELD_LABELS.version}: {fieldErrors.version}
+        </p>
       )}
       <div className="mt-4">
         <ConfirmEnvironmentField environment={environment} value={typedName} onChange={setTypedName} disabled={pending} />

@@ -141,6 +141,9 @@ export interface EnvironmentView {
   profile: "compose" | "systemd";
   /** The branch rule: new bundles only from this branch. */
   branch: string | null;
+  /** The next version label as seeds/002's `make tag` suggests it (latest matching tag, patch + 1). */
+  suggestedVersion: string;
+  latestVersionTag: string | null;
   region: string;
   bucket: string;
   prefix: string;

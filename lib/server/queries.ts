@@ -3,6 +3,7 @@ import { describeAwsError } from "../aws/errors";
 import { describePing, type HostPing } from "../aws/ssm";
 import { getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
 import { toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
+import { suggestNextVersion } from "../bundle/git";
 import { parseManifest } from "../bundle/manifest";
 import { bundlesPage, liveView } from "../deploy/bundles";
 import { diffAgainstLive } from "../deploy/redeploy";
@@ -30,12 +31,14 @@ export async function loadOverview(): Promise<OverviewView> {
         ),
         lastRunPerHost(state.db, name, ids),
       ]);
-      const live = await liveView(state.ctx!, name);
+      const [live, versions] = await Promise.all([liveView(state.ctx!, name), suggestNextVersion(config.repo, env.versionSuffix)]);
       return {
         name,
         production: env.production,
         profile: env.profile,
         branch: env.branch ?? null,
+        suggestedVersion: versions.next,
+        latestVersionTag: versions.latest,
         region: env.region,
         bucket: env.bucket,
         prefix: env.prefix,
