@@ -190,6 +190,11 @@ export function preflightScript(input: PreflightInput): string {
   return ["#!/bin/bash", "set -euo pipefail", ...preflightLines(input), 'echo "PREFLIGHT: ok"', ""].join("\n");
 }
 
+/** The systemd profile's pre-flight alone, for the setup check: prints "PREFLIGHT: ok" when every check passes. */
+export function systemdPreflightScript(input: SystemdPreflightInput): string {
+  return ["#!/bin/bash", "set -euo pipefail", ...systemdPreflightLines(input), 'echo "PREFLIGHT: ok"', ""].join("\n");
+}
+
 /** Most of a real pre-signed GetObject URL is its query string; cap it anyway. */
 const MAX_URL_LENGTH = 8192;
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
