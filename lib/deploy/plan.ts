@@ -79,6 +79,13 @@ export function planDeploy(config: LoadedConfig, environment: string, services: 
     if (!config.services[name]) throw refuse("services", `No service "${name}" in ${config.file} (known: ${Object.keys(config.services).join(", ")})`);
   }
   const shape = deployShape(config.services, services);
+  if (config.environments[environment].profile === "systemd") {
+    // seeds/002's bundle: the host script needs VERSION and deploy/ at the bundle's root.
+    const covers = (target: string) => shape.paths.some((p) => p === target || target.startsWith(p + "/"));
+    if (!covers("VERSION") || !covers("deploy/systemd")) {
+      throw refuse("services", `${environment} runs the systemd profile: a bundle there must carry VERSION and deploy/ (deploy/systemd/<unit>.service); ${shape.services.join(", ")} carry ${shape.paths.join(", ")}.`);
+    }
+  }
   return {
     ...shape,
     environment,

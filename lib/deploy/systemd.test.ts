@@ -1,9 +1,13 @@
 // The systemd + image profile (seeds/002) against the sandbox: a second environment on the same hosts
 // whose bundles carry VERSION and deploy/, installed as a systemd unit running the image tag.
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { loadConfig } from "../config/load";
+import { bundlesPage } from "./bundles";
 import { bumpSampleRepo, type Sandbox } from "../sandbox";
 import { createDeployContext, type DeployContext } from "./context";
 import { startDeploy } from "./deploy";
@@ -100,4 +104,28 @@ describe("systemd profile on the sandbox", () => {
     // The compose services on the same hosts were not touched.
     for (const host of sandbox.hosts) expect(await (await fetch(`http://127.0.0.1:${host.port}/api/audit/health`)).status).toBe(200);
   }, 120_000);
+
+  it("deploys seeds/002's own deploy-bundle-<version>.tar.gz, made by hand and put in the bucket, listed by version", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-atta-"));
+    fs.cpSync(path.join(sandbox.repoDir, "deploy"), path.join(dir, "deploy"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "VERSION"), "1.1.0\n");
+    const file = path.join(os.tmpdir(), `deploy-bundle-1.1.0-${process.pid}.tar.gz`);
+    execFileSync("tar", ["czf", file, "-C", dir, "."]); // members ./deploy/…, ./VERSION
+    const key = "bundles/dev/deploy-bundle-1.1.0.tar.gz";
+    await new S3Client({ region: sandbox.region, forcePathStyle: true }).send(new PutObjectCommand({ Bucket: sandbox.bucket, Key: key, Body: fs.readFileSync(file) }));
+
+    const row = (await bundlesPage(ctx, "atta-dev", 1, 50, true)).rows.find((r) => r.key === key);
+    expect(row).toMatchObject({ layout: "systemd", version: "1.1.0", outsideDeckhand: true });
+    const preview = await previewRedeploy(ctx, { environment: "atta-dev", bundleKey: key, services: ["atta"], kind: "redeploy" });
+    const deploy = await settledDeploy(testbed.db, await startRedeploy(ctx, { environment: "atta-dev", bundleKey: key, services: ["atta"], kind: "redeploy", planSha256: preview.planSha256 }));
+    expect(deploy.status, hostOutput(deploy)).toBe("succeeded");
+    for (const host of sandbox.hosts) {
+      expect(attaActive(host)).toBe(true);
+      expect(await attaVersion(host)).toBe("1.1.0");
+    }
+  }, 60_000);
+
+  it("refuses a compose service on the systemd environment before anything is packed", async () => {
+    await expect(startDeploy(ctx, { environment: "atta-dev", services: ["audit"] })).rejects.toThrow(/systemd profile: a bundle there must carry VERSION and deploy\//);
+  });
 });

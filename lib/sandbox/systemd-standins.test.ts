@@ -11,10 +11,10 @@ import { isAlive, waitUntil } from "./hosts";
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "bin");
 const REGISTRY = "000000000000.dkr.ecr.ap-south-1.amazonaws.com";
 let root: string;
-let env: NodeJS.ProcessEnv;
+let env: Record<string, string>;
 
 function sh(script: string) {
-  const result = spawnSync("bash", ["-c", script], { env, encoding: "utf8", timeout: 30_000 });
+  const result = spawnSync("bash", ["-c", script], { env: env as NodeJS.ProcessEnv, encoding: "utf8", timeout: 30_000 });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 

@@ -52,7 +52,8 @@ export function hostScript(environment: EnvironmentConfig, target: ScriptTarget)
         image: systemd.image,
         owner: environment.fileOwner,
         settleSeconds: systemd.settleSeconds,
-        extractPaths: target.extractPaths,
+        // The whole bundle goes to a staging dir and only deploy/ and VERSION are installed from it, so a
+        // hand-made `tar -C dir .` bundle (./deploy, ./VERSION) works as well as a repo-relative one.
       }),
     );
   }
