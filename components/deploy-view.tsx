@@ -124,6 +124,13 @@ function DeployDetail({ deploy }: { deploy: DeployView }) {
           </div>
         </details>
       )}
+      {deploy.events
+        .filter((e) => e.phase === "warning")
+        .map((e) => (
+          <p key={e.id} role="status" className="rounded-md border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900" data-testid="deploy-warning">
+            {e.message}
+          </p>
+        ))}
       <EventLog events={deploy.events} />
     </div>
   );
@@ -298,7 +305,7 @@ function EventLog({ events }: { events: DeployEventView[] }) {
       <summary className="cursor-pointer text-sm font-medium">Event log ({shown.length})</summary>
       <ul className="mt-2 space-y-0.5 font-mono text-xs">
         {shown.map((event) => (
-          <li key={event.id} className={event.phase === "error" || event.phase === "watch" ? "text-red-700" : "text-slate-700"}>
+          <li key={event.id} className={event.phase === "error" || event.phase === "watch" ? "text-red-700" : event.phase === "warning" ? "text-amber-800" : "text-slate-700"}>
             <Time iso={event.at} /> [{event.phase}] {event.message}
           </li>
         ))}

@@ -41,7 +41,7 @@ describe("versions from git", () => {
     const manifest = parseManifest(deploy.manifest!);
     expect(manifest.version).toBe("1.2.3");
     expect(manifest.git).toMatchObject({ sha: git("rev-parse", "1.2.3^{commit}"), tag: "1.2.3", ref: "1.2.3", dirty: false });
-    expect(deploy.events.some((e) => e.phase === "pack" && /clean checkout of 1\.2\.3/.test(e.message))).toBe(true);
+    expect(deploy.events.some((e) => e.phase === "source" && /clean checkout of 1\.2\.3/.test(e.message))).toBe(true);
     expect(deploy.events.some((e) => e.phase === "warning")).toBe(false);
     // the temporary worktree is gone, the working tree untouched
     expect(git("worktree", "list").split("\n")).toHaveLength(1);

@@ -27,10 +27,10 @@ async function packAndUpload(ctx: DeployContext, job: Job, key: string): Promise
   const s3 = ctx.aws(job.environment.region).s3;
   const packed = await packBundle({ repoDir: plan.sourceDir ?? ctx.config.repo, label: plan.label, services: plan.services, paths: plan.paths, replace: plan.replace, version: plan.version, ref: plan.ref });
   const total = packed.manifest.files.reduce((sum, f) => sum + f.size, 0);
-  const git = packed.manifest.git;
-  if (plan.ref) await recordEvent(ctx.db, job.deployId, "pack", `packed from a clean checkout of ${plan.ref} (${git?.sha.slice(0, 12) ?? "?"}${git?.tag ? `, tag ${git.tag}` : ""}), not the working tree`);
-  else if (git?.dirty) await recordEvent(ctx.db, job.deployId, "warning", `the working tree has uncommitted changes: this bundle is not any commit (${git.sha.slice(0, 12)} on ${git.branch} plus local edits). Deploy a tag or commit for a reproducible bundle.`);
   await recordEvent(ctx.db, job.deployId, "pack", `${packed.manifest.files.length} files, ${total} bytes before compression → s3://${job.environment.bucket}/${key}`, { bytes: 0, total });
+  const git = packed.manifest.git;
+  if (plan.ref) await recordEvent(ctx.db, job.deployId, "source", `packed from a clean checkout of ${plan.ref} (${git?.sha.slice(0, 12) ?? "?"}${git?.tag ? `, tag ${git.tag}` : ""}), not the working tree`);
+  else if (git?.dirty) await recordEvent(ctx.db, job.deployId, "warning", `the working tree has uncommitted changes: this bundle is not any commit (${git.sha.slice(0, 12)} on ${git.branch} plus local edits). Deploy a tag or commit for a reproducible bundle.`);
   let lastProgressAt = 0;
   const progressWrites: Promise<unknown>[] = [];
   let etag: string | undefined;
