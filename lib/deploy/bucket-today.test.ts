@@ -117,4 +117,16 @@ describe("bundles made with the runbooks' own commands", () => {
     expect(deploy.status, deploy.error ?? "").toBe("succeeded");
     for (const host of sandbox.hosts) expect(fs.readFileSync(path.join(repoOnHost(sandbox, host), "services/audit/VERSION"), "utf8").trim()).toBe("8.8.8");
   }, 90_000);
+
+  it("refuses a hand-made bundle whose members or links reach outside where they go", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-evil-"));
+    fs.mkdirSync(path.join(dir, "dist"));
+    fs.writeFileSync(path.join(dir, "dist/index.html"), "<html></html>");
+    fs.symlinkSync("/etc", path.join(dir, "dist/assets"));
+    const file = path.join(dir, "evil.tar.gz");
+    execFileSync("tar", ["czf", file, "-C", path.join(dir, "dist"), "."]);
+    const key = `deployments/acp_ui_${Math.floor(Date.now() / 1000) + 5}.tar.gz`;
+    await putObject(key, file);
+    await expect(previewRedeploy(ctx, { environment: "sandbox", bundleKey: key, services: ["ui"], kind: "redeploy" })).rejects.toThrow(/member no host should extract \("assets" → "\/etc"\)/);
+  });
 });

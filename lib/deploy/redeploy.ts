@@ -163,8 +163,8 @@ function placeBundle(ctx: DeployContext, request: RedeployRequest, plan: DeployP
     return asRepo();
   }
   // Made outside Deckhand: its members are believed only once checked.
-  const unsafe = bundle.manifest.files.find((f) => !isSafeMember(f.path));
-  if (unsafe) throw refuse(`Bundle ${request.bundleKey} holds a member no host should extract (${JSON.stringify(unsafe.path.slice(0, 80))}): it will not be deployed.`);
+  const unsafe = bundle.manifest.files.find((f) => !isSafeMember(f.path) || (f.linkTarget !== undefined && !isSafeMember(f.linkTarget)));
+  if (unsafe) throw refuse(`Bundle ${request.bundleKey} holds a member no host should extract (${JSON.stringify(unsafe.path.slice(0, 80))}${unsafe.linkTarget !== undefined ? ` → ${JSON.stringify(unsafe.linkTarget.slice(0, 80))}` : ""}): it will not be deployed.`);
   const staticServices = Object.entries(ctx.config.services).filter(([, s]) => isStaticService(s)).map(([name]) => name);
   const fromKey = layoutFromKey(request.bundleKey, ctx.config.bundleNamePrefix, staticServices);
   let layout = request.layout;
