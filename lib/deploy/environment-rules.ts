@@ -34,3 +34,16 @@ export function assertVersionLabel(environmentName: string, environment: Pick<En
     throw invalid(`Versions deployed to ${environmentName} must end with -${environment.versionSuffix} (seeds/002: "Version must end with -dev").`);
   }
 }
+
+/**
+ * The environments whose hosts overlap this one's (the sandbox's production and sandbox environments share
+ * both hosts): two deploys on them at once would race on the same machines, so the one-deploy-at-a-time
+ * rule should hold across all of them. Includes the environment itself.
+ */
+export function environmentsSharingHosts(environments: Record<string, Pick<EnvironmentConfig, "hosts">>, name: string): string[] {
+  const mine = new Set((environments[name]?.hosts ?? []).map((h) => h.instanceId));
+  return Object.entries(environments)
+    .filter(([other, env]) => other === name || env.hosts.some((h) => mine.has(h.instanceId)))
+    .map(([other]) => other)
+    .sort();
+}
