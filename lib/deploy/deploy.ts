@@ -62,7 +62,8 @@ export async function startDeploy(ctx: DeployContext, request: StartDeployReques
       plan.ref = request.ref;
       plan.sourceDir = checkout.dir;
       plan.builds = plan.builds.map((step) => ({ ...step, cwd: path.join(checkout.dir, path.relative(ctx.config.repo, step.cwd)) }));
-    } else {
+    } else if (environment.branch) {
+      // Only an environment with a branch rule reads git here (the manifest reads it anyway when packing).
       assertBranchAllowed(request.environment, environment, await readGitInfo(ctx.config.repo));
     }
     plan.version = version;
