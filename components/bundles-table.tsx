@@ -7,6 +7,8 @@ import type { BundleDeployRef, BundleRowView, BundlesPageView, OverviewView } fr
 import { ErrorBox } from "./dashboard";
 import { fetchJson } from "./fetch-json";
 import { formatAge, formatBytes } from "./format";
+import { BundleLayoutBadges } from "./bundle-layout";
+import { EnvironmentPicker, ProductionBadge, useEnvironmentChoice } from "./environment-picker";
 import { RedeployDialog, type RedeployTarget } from "./redeploy-dialog";
 import { StatusBadge } from "./status-badge";
 import { exactUtc, Time } from "./time";
@@ -19,7 +21,7 @@ const bundlesUrl = (environment: string, page: number, refresh = false) =>
 /** The bundles in S3 for one environment, page by page, each one deployable again. */
 export function BundlesBrowser() {
   const overview = useQuery({ queryKey: ["overview"], queryFn: () => fetchJson<OverviewView>("/api/overview") });
-  const [picked, setPicked] = useState<string | null>(null);
+  const [picked, setPicked] = useEnvironmentChoice(overview.data?.environments ?? []);
 
   if (overview.isPending)
     return (
@@ -31,28 +33,23 @@ export function BundlesBrowser() {
   if (overview.data.configError) return <ErrorBox title="Configuration problem" message={overview.data.configError} />;
   const environments = overview.data.environments.map((e) => e.name);
   if (environments.length === 0) return <p className="text-slate-700">No environments configured.</p>;
-  const environment = picked && environments.includes(picked) ? picked : environments[0];
+  const environment = picked && environments.includes(picked) ? picked : environments[0]!;
+  const production = overview.data.environments.find((e) => e.name === environment)?.production ?? false;
 
   return (
     <div className="space-y-4">
       <div className="flex flex-wrap items-center gap-4">
         <h1 className="text-2xl font-semibold">Bundles</h1>
-        <label className="flex items-center gap-2 text-sm text-slate-700">
-          Environment
-          <select value={environment} onChange={(e) => setPicked(e.target.value)} className="rounded-md border border-slate-300 bg-white px-2 py-1 text-sm" data-testid="bundles-environment">
-            {environments.map((name) => (
-              <option key={name}>{name}</option>
-            ))}
-          </select>
-        </label>
+        <EnvironmentPicker environments={overview.data.environments} value={environment} onChange={setPicked} testId="bundles-environment" />
+        <ProductionBadge production={production} />
       </div>
       {/* keyed by environment so paging starts over on page 1 when it changes */}
-      <EnvironmentBundles key={environment} environment={environment} allServices={overview.data.services.map((s) => s.name)} hostCount={overview.data.environments.find((e) => e.name === environment)?.hosts.length ?? 0} />
+      <EnvironmentBundles key={environment} environment={environment} production={production} allServices={overview.data.services.map((s) => s.name)} hostCount={overview.data.environments.find((e) => e.name === environment)?.hosts.length ?? 0} />
     </div>
   );
 }
 
-function EnvironmentBundles({ environment, allServices, hostCount }: { environment: string; allServices: string[]; hostCount: number }) {
+function EnvironmentBundles({ environment, production, allServices, hostCount }: { environment: string; production: boolean; allServices: string[]; hostCount: number }) {
   const queryClient = useQueryClient();
   const [page, setPage] = useState(1);
   const [refreshing, setRefreshing] = useState(false);
@@ -79,7 +76,7 @@ function EnvironmentBundles({ environment, allServices, hostCount }: { environme
     const known = row.servicesFrom !== "unknown" && row.services.length > 0;
     const liveEverywhere = (service: string) => hostCount > 0 && row.liveOn.filter((h) => h.services.includes(service)).length >= hostCount;
     const behind = row.services.filter((service) => !liveEverywhere(service));
-    setTarget({ environment, bundleKey: row.key, kind: "redeploy", initialServices: known ? (behind.length ? behind : row.services) : [], choices: known ? row.services : allServices });
+    setTarget({ environment, production, bundleKey: row.key, kind: "redeploy", initialServices: known ? (behind.length ? behind : row.services) : [], choices: known ? row.services : allServices, needsLayout: row.layout === "unknown" });
   };
 
   if (bundles.isPending)
@@ -170,6 +167,7 @@ export function BundlesTable({ rows, onDeploy }: { rows: BundleRowView[]; onDepl
             <tr key={row.key} className="border-t border-slate-100 align-top hover:bg-slate-50" data-testid="bundle-row" data-bundle-key={row.key}>
               <td data-label="Bundle" className="px-3 py-2 font-mono text-xs break-all" title={row.key}>
                 {row.fileName}
+                <BundleLayoutBadges layout={row.layout} version={row.version} />
               </td>
               <td data-label="Size" className="px-3 py-2 whitespace-nowrap">
                 {formatBytes(row.size)}

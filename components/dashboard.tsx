@@ -11,6 +11,8 @@ import { deployShape } from "@/lib/deploy/plan";
 import type { EnvironmentView, OverviewView, ServiceView } from "@/lib/deploy/views";
 import { fetchJson } from "./fetch-json";
 import { DeployList } from "./deploy-list";
+import { DeployVersionFields } from "./deploy-version-fields";
+import { ConfirmEnvironmentField, EnvironmentPicker, environmentConfirmed, ProductionBadge, useEnvironmentChoice } from "./environment-picker";
 import { LiveMatrix } from "./live-matrix";
 import { SandboxPanel } from "./sandbox-panel";
 import { StatusBadge } from "./status-badge";
@@ -18,6 +20,7 @@ import { Time } from "./time";
 
 export function Dashboard() {
   const overview = useQuery({ queryKey: ["overview"], queryFn: () => fetchJson<OverviewView>("/api/overview"), refetchInterval: 3000 });
+  const [shown, choose] = useEnvironmentChoice(overview.data?.environments ?? []);
 
   if (overview.isPending)
     return (
@@ -31,9 +34,12 @@ export function Dashboard() {
 
   return (
     <div className="space-y-8">
-      {data.environments.map((environment) => (
-        <EnvironmentSection key={environment.name} environment={environment} services={data.services} />
-      ))}
+      <EnvironmentPicker environments={data.environments} value={shown ?? ""} onChange={choose} />
+      {data.environments
+        .filter((environment) => environment.name === shown)
+        .map((environment) => (
+          <EnvironmentSection key={environment.name} environment={environment} services={data.services} />
+        ))}
       {data.sandbox && <SandboxPanel />}
       <section>
         <div className="mb-2 flex items-baseline justify-between">
@@ -62,6 +68,7 @@ function EnvironmentSection({ environment, services }: { environment: Environmen
     <section className="space-y-4" data-testid={`environment-${environment.name}`}>
       <div className="flex flex-wrap items-baseline gap-x-4 gap-y-1">
         <h1 className="text-2xl font-semibold">{environment.name}</h1>
+        <ProductionBadge production={environment.production} />
         <span className="min-w-0 text-sm break-all text-slate-700">
           {environment.region} · s3://{environment.bucket}/{environment.prefix} · output: {environment.liveOutput ? "live (CloudWatch Logs)" : "at the end (SSM inline)"}
           {environment.s3Output ? " + full copy in S3" : ""}
@@ -120,7 +127,7 @@ function HostTable({ environment }: { environment: EnvironmentView }) {
 }
 
 /** Fields of the deploy form that a refusal can point at (the action's field errors). */
-const FIELD_LABELS: Record<string, string> = { services: "Services", environment: "Environment", reviewScript: "Review" };
+const FIELD_LABELS: Record<string, string> = { services: "Services", environment: "Environment", reviewScript: "Review", confirmEnvironment: "Confirmation", version: "Version label" };
 
 function DeployForm({ environment, services }: { environment: EnvironmentView; services: ServiceView[] }) {
   const router = useRouter();
@@ -129,6 +136,9 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
   const [skipOfflineHosts, setSkipOfflineHosts] = useState(false);
   const [goAheadReason, setGoAheadReason] = useState("");
   const [checklistReady, setChecklistReady] = useState(false);
+  const [typedName, setTypedName] = useState("");
+  const [version, setVersion] = useState("");
+  const [gitRef, setGitRef] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [pending, startTransition] = useTransition();
@@ -143,7 +153,9 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
     startTransition(async () => {
       setError(null);
       setFieldErrors({});
-      const result = await startDeployAction(withToken({ environment: environment.name, services: chosen, reviewScript, skipOfflineHosts, goAheadReason: goAheadReason.trim() || undefined }));
+      const result = await startDeployAction(
+        withToken({ environment: environment.name, services: chosen, reviewScript, skipOfflineHosts, goAheadReason: goAheadReason.trim() || undefined, ...(environment.production ? { confirmEnvironment: typedName } : {}), ...(version ? { version } : {}), ...(gitRef ? { ref: gitRef } : {}) }),
+      );
       if (result.ok) router.push(`/deploys/${result.data.deployId}`);
       else if (result.fieldErrors && Object.keys(result.fieldErrors).every((field) => field in FIELD_LABELS)) setFieldErrors(result.fieldErrors);
       else setError(result.error);
@@ -151,7 +163,10 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
 
   return (
     <div className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
-      <h2 className="mb-3 font-semibold">Deploy to {environment.name}</h2>
+      <h2 className="mb-3 font-semibold">
+        Deploy to {environment.name} <ProductionBadge production={environment.production} />
+        {environment.branch && <span className="ml-2 text-xs font-normal text-slate-700">only from branch {environment.branch}</span>}
+      </h2>
       <fieldset className="flex flex-wrap gap-3" aria-invalid={Boolean(fieldErrors.services)} aria-describedby={fieldErrors.services ? "services-error" : undefined}>
         <legend className="sr-only">Services to deploy to {environment.name}</legend>
         {services.map((service) => (
@@ -183,12 +198,26 @@ function DeployForm({ environment, services }: { environment: EnvironmentView; s
           <dd>{environment.hosts.map((h) => h.name).join(", ")}</dd>
         </dl>
       )}
+      <DeployVersionFields suggested={environment.suggestedVersion} latest={environment.latestVersionTag} version={version} onVersion={setVersion} gitRef={gitRef} onGitRef={setGitRef} disabled={pending} />
+      {fieldErrors.version && (
+        <p role="alert" className="mt-2 text-sm text-red-800">
+          {FIELD_LABELS.version}: {fieldErrors.version}
+        </p>
+      )}
+      <div className="mt-4">
+        <ConfirmEnvironmentField environment={environment} value={typedName} onChange={setTypedName} disabled={pending} />
+      </div>
+      {fieldErrors.confirmEnvironment && (
+        <p role="alert" className="mt-2 text-sm text-red-800">
+          {FIELD_LABELS.confirmEnvironment}: {fieldErrors.confirmEnvironment}
+        </p>
+      )}
       <PreDeployChecklist environment={environment.name} services={chosen} reason={goAheadReason} onReason={setGoAheadReason} onReady={setChecklistReady} />
       <div className="mt-4 flex flex-wrap items-center gap-4">
         <button
           type="button"
           onClick={deploy}
-          disabled={!shape || pending || Boolean(running) || !checklistReady}
+          disabled={!shape || pending || Boolean(running) || !checklistReady || !environmentConfirmed(environment, typedName)}
           aria-describedby={blocked ? `deploy-blocked-${environment.name}` : undefined}
           data-testid={`deploy-button-${environment.name}`}
           className="rounded-md bg-sky-700 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-sky-800 disabled:cursor-not-allowed disabled:bg-slate-300"

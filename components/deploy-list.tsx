@@ -1,6 +1,7 @@
 import Link from "next/link";
 import type { DeploySummaryView } from "@/lib/deploy/views";
 import { formatDuration } from "./format";
+import { ProductionBadge } from "./environment-picker";
 import { StatusBadge } from "./status-badge";
 import { Time } from "./time";
 
@@ -36,13 +37,14 @@ export function DeployList({ deploys }: { deploys: DeploySummaryView[] }) {
               </Link>
             </td>
             <td data-label="Kind" className="px-3 py-2">
-              {deploy.kind}
+              {deploy.kind} <ProductionBadge production={Boolean(deploy.production)} />
             </td>
             <td data-label="Services" className="px-3 py-2">
               {deploy.services.join(", ")}
             </td>
             <td data-label="Bundle" className="px-3 py-2 font-mono text-xs break-all">
               {deploy.bundleKey.split("/").pop()}
+              {deploy.version && <span className="ml-1 rounded bg-sky-100 px-1.5 py-0.5 font-sans text-sky-900">v{deploy.version}</span>}
             </td>
             <td data-label="Hosts" className="px-3 py-2">
               <div className="flex flex-wrap gap-1">

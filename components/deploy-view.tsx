@@ -18,6 +18,7 @@ import { HostPanel, HostSummaryLine } from "./host-output";
 import { RedeployDialog, type RedeployTarget } from "./redeploy-dialog";
 import { StatusBadge, statusLabel } from "./status-badge";
 import { Elapsed, Time, useNow } from "./time";
+import { ProductionBadge } from "./environment-picker";
 
 /** One deploy, live while it runs (polled every second) and the same page for review later. */
 export function DeployViewPage({ id }: { id: string }) {
@@ -60,6 +61,7 @@ function DeployDetail({ deploy }: { deploy: DeployView }) {
       <header className="space-y-2">
         <div className="flex flex-wrap items-center gap-3">
           <h1 className="min-w-0 text-2xl font-semibold break-words">{title}</h1>
+          <ProductionBadge production={Boolean(deploy.production)} />
           <StatusBadge status={deploy.status} testId="deploy-status" />
           <span className="text-sm text-slate-700" data-testid="deploy-elapsed">
             {deploy.active ? (
@@ -175,6 +177,13 @@ function DeployDetail({ deploy }: { deploy: DeployView }) {
           </div>
         </details>
       )}
+      {deploy.events
+        .filter((e) => e.phase === "warning")
+        .map((e) => (
+          <p key={e.id} role="status" className="rounded-md border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900" data-testid="deploy-warning">
+            {e.message}
+          </p>
+        ))}
       <ChecksPanel deploy={deploy} />
       <EventLog events={deploy.events} />
       {target && <RedeployDialog target={target} onClose={() => setTarget(null)} />}
@@ -406,7 +415,7 @@ function EventLog({ events }: { events: DeployEventView[] }) {
       <summary className="cursor-pointer text-sm font-medium">Event log ({shown.length})</summary>
       <ul className="mt-2 space-y-0.5 font-mono text-xs break-words">
         {shown.map((event) => (
-          <li key={event.id} className={event.phase === "error" || event.phase === "watch" ? "text-red-800" : "text-slate-800"}>
+          <li key={event.id} className={event.phase === "error" || event.phase === "watch" ? "text-red-800" : event.phase === "warning" ? "text-amber-900" : "text-slate-800"}>
             <Time iso={event.at} timeOnly /> [{event.phase}] {event.message}
           </li>
         ))}

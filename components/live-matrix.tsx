@@ -81,6 +81,7 @@ export function LiveMatrix({ environment, services }: { environment: Environment
                         previous &&
                         setTarget({
                           environment: environment.name,
+                          production: environment.production,
                           bundleKey: previous.bundleKey,
                           // Going forward to a newer bundle is a redeploy, not a rollback of anything.
                           kind: forward ? "redeploy" : "rollback",

@@ -7,6 +7,7 @@ import { useState, useTransition } from "react";
 import { previewRedeployAction, startRedeployAction } from "@/app/actions";
 import { withToken } from "./panel-token";
 import { Dialog } from "./dialog";
+import { ConfirmEnvironmentField, environmentConfirmed, ProductionBadge } from "./environment-picker";
 import { FileDiff } from "./file-diff";
 import { bundleFileName, formatDuration } from "./format";
 
@@ -24,6 +25,10 @@ export interface RedeployTarget {
   choices: string[];
   /** A redeploy to a newer bundle than the one live (after a rollback) is a roll forward. */
   forward?: boolean;
+  /** A production environment: the operator types its name before starting. */
+  production?: boolean;
+  /** The bundle's key fits no known layout: the operator chooses how its members map onto the repo. */
+  needsLayout?: boolean;
 }
 
 /**
@@ -35,12 +40,15 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
   const [chosen, setChosen] = useState<string[]>(target.initialServices);
   const [startError, setStartError] = useState<string | null>(null);
   const [starting, startTransition] = useTransition();
-  const request = { environment: target.environment, bundleKey: target.bundleKey, kind: target.kind, services: [...chosen].sort() };
+  const [layout, setLayout] = useState<"repo" | "static" | "">("");
+  const [typedName, setTypedName] = useState("");
+  const environment = { name: target.environment, production: Boolean(target.production) };
+  const request = { environment: target.environment, bundleKey: target.bundleKey, kind: target.kind, services: [...chosen].sort(), ...(layout ? { layout } : {}) };
 
   const preview = useQuery({
     queryKey: ["redeploy-preview", request],
     queryFn: () => previewRedeployAction(withToken(request)),
-    enabled: chosen.length > 0,
+    enabled: chosen.length > 0 && (!target.needsLayout || layout !== ""),
     // A preview is a snapshot of "what would happen now": never reuse an old one.
     gcTime: 0,
     staleTime: 0,
@@ -54,7 +62,7 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
       setStartError(null);
       if (!ready) return;
       // The preview's fingerprint goes back with the request: the server refuses if the plan changed.
-      const result = await startRedeployAction(withToken({ ...request, planSha256: ready.planSha256 }));
+      const result = await startRedeployAction(withToken({ ...request, planSha256: ready.planSha256, ...(environment.production ? { confirmEnvironment: typedName } : {}) }));
       if (result.ok) router.push(`/deploys/${result.data.deployId}`);
       else setStartError(result.error);
     });
@@ -72,7 +80,7 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
       title={
         <>
           {verb} {what}
-          {target.environment} to <span className="font-mono text-base break-all">{bundleFileName(target.bundleKey)}</span>
+          {target.environment} to <span className="font-mono text-base break-all">{bundleFileName(target.bundleKey)}</span> <ProductionBadge production={environment.production} />
         </>
       }
     >
@@ -92,8 +100,21 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
           </fieldset>
         ) : null}
 
+        {target.needsLayout && (
+          <label className="flex flex-wrap items-center gap-2 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900">
+            This bundle&apos;s name fits no known layout. Its members are
+            <select value={layout} onChange={(e) => setLayout(e.target.value as "repo" | "static" | "")} disabled={starting} data-testid="redeploy-layout" className="rounded-md border border-amber-300 bg-white px-2 py-1">
+              <option value="">— choose —</option>
+              <option value="repo">repo-relative paths (tar czf … services/audit/)</option>
+              <option value="static">relative to the static service&apos;s directory (tar czf … -C dist .)</option>
+            </select>
+          </label>
+        )}
+
         {chosen.length === 0 ? (
           <p className="text-sm text-slate-600">Pick at least one service to see what would change.</p>
+        ) : target.needsLayout && !layout ? (
+          <p className="text-sm text-slate-600">Choose the bundle&apos;s layout to see what would change.</p>
         ) : preview.isPending ? (
           <p className="text-sm text-slate-600" data-testid="redeploy-loading">
             Checking the bundle and working out what would change…
@@ -106,6 +127,8 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
           <PreviewBody preview={preview.data.data} />
         )}
 
+        {ready && !preview.isFetching && <ConfirmEnvironmentField environment={environment} value={typedName} onChange={setTypedName} disabled={starting} />}
+
         {startError && <RefusalAlert message={startError} />}
 
         <div className="flex flex-wrap items-center justify-end gap-2 border-t border-slate-100 pt-4">
@@ -116,7 +139,7 @@ export function RedeployDialog({ target, onClose }: { target: RedeployTarget; on
             <button
               type="button"
               onClick={confirm}
-              disabled={starting}
+              disabled={starting || !environmentConfirmed(environment, typedName)}
               data-testid="redeploy-confirm"
               className="rounded-md bg-sky-700 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-sky-800 disabled:cursor-not-allowed disabled:bg-slate-300"
             >

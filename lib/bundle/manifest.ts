@@ -14,6 +14,10 @@ export interface GitInfo {
   sha: string;
   branch: string;
   dirty: boolean;
+  /** The tag(s) on the commit, newest version first ("0.1.30-dev, v0.1.30"); null when none. Absent in older manifests. */
+  tag?: string | null;
+  /** The tag or commit the operator asked to deploy, packed from a clean checkout of it. */
+  ref?: string;
 }
 
 export interface BundleManifest {
@@ -27,6 +31,13 @@ export interface BundleManifest {
   createdAt: string;
   createdBy: string;
   deckhandVersion: string;
+  /** The version label given at deploy time (MAJOR.MINOR.PATCH-suffix), also in the bundle's key. */
+  version?: string | null;
+  /**
+   * Only in the copy Deckhand records in its history, never believed from an archive: a bundle made
+   * by hand with `tar -C dist .` whose files (listed under `into`) are extracted into that directory.
+   */
+  layout?: { kind: "static"; into: string };
 }
 
 /** Read from archives anyone with bucket write could have made: bounded and shape-checked. */

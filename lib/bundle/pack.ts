@@ -194,8 +194,14 @@ const run = promisify(execFile);
 export async function readGitInfo(repoDir: string): Promise<GitInfo | null> {
   try {
     const git = (...args: string[]) => run("git", ["-C", repoDir, ...args]).then((r) => r.stdout.trim());
-    const [sha, branch, status] = await Promise.all([git("rev-parse", "HEAD"), git("rev-parse", "--abbrev-ref", "HEAD"), git("status", "--porcelain")]);
-    return { sha, branch, dirty: status.length > 0 };
+    const [sha, branch, status, tags] = await Promise.all([
+      git("rev-parse", "HEAD"),
+      git("rev-parse", "--abbrev-ref", "HEAD"),
+      git("status", "--porcelain"),
+      git("tag", "--points-at", "HEAD", "--sort=-version:refname").catch(() => ""),
+    ]);
+    const tag = tags.split("\n").filter(Boolean).join(", ");
+    return { sha, branch, dirty: status.length > 0, tag: tag || null };
   } catch {
     return null; // not a git repo, or git missing: the manifest says so with null
   }
@@ -237,6 +243,10 @@ function manifestJson(manifest: BundleManifest): Buffer {
 
 export interface PackRequest {
   repoDir: string;
+  /** The version label given at deploy time, recorded in the manifest. */
+  version?: string | null;
+  /** The tag or commit packed (repoDir is then a clean checkout of it). */
+  ref?: string;
   label: string;
   services: string[];
   paths: string[];
@@ -272,7 +282,8 @@ export async function packBundle(request: PackRequest, tuning: PackTuning = {}):
     paths: request.paths,
     replace: request.replace,
     files: files.map(({ path: p, size, sha256, linkTarget }) => (linkTarget !== undefined ? { path: p, size, sha256, linkTarget } : { path: p, size, sha256 })),
-    git: await readGitInfo(request.repoDir),
+    git: await readGitInfo(request.repoDir).then((git) => (git && request.ref ? { ...git, ref: request.ref } : git)),
+    ...(request.version ? { version: request.version } : {}),
     createdAt: new Date().toISOString(),
     createdBy: whoAmI(),
     deckhandVersion: DECKHAND_VERSION,

@@ -30,7 +30,36 @@ export const hostSchema = z.object({
   name: z.string().min(1).max(64).regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters"),
 });
 
+/** A container image without its tag: `<registry>/<repository>` (an ECR registry gets an ECR login first). */
+const imageName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]*(:[0-9]{1,5})?\/[a-z0-9][a-z0-9._\/-]{0,254}$/, "must be <registry>/<repository> without a tag, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/atta");
+
+/** seeds/002's host: a systemd unit that runs a Docker image whose tag is the bundle's VERSION. */
+export const systemdSchema = z.object({
+  /** The unit's name without `.service`; the bundle carries deploy/systemd/<unit>.service. */
+  unit: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, "must be a systemd unit name without .service"),
+  /** Where the bundle's deploy/ and VERSION go on the host, and its .env (seeds/002: /opt/atta). */
+  serviceDir: absolutePath,
+  unitDir: absolutePath.default("/etc/systemd/system"),
+  image: imageName,
+  /** Seconds the unit must stay up after the restart before it counts as active. */
+  settleSeconds: z.number().int().min(0).max(120).default(3),
+});
+
 export const environmentSchema = z.object({
+  /** How hosts run what is deployed: compose rebuilt from a source tree (seeds/000), or a systemd unit running an image (seeds/002). */
+  profile: z.enum(["compose", "systemd"]).default("compose"),
+  /** Marked everywhere in the UI; a deploy or rollback needs the environment's name typed in. */
+  production: z.boolean().default(false),
+  /** Deploys of new bundles only from this git branch (seeds/002: dev deploys only from `dev`). */
+  branch: z
+    .string()
+    .regex(/^(?!\/|.*\/$|.*\.\.|.*\/\/|.*@\{)[A-Za-z0-9][A-Za-z0-9._\/-]{0,199}$/, "must be a git branch name")
+    .optional(),
+  systemd: systemdSchema.optional(),
+  /** Version labels given at deploy time must end with -<suffix> (seeds/002: "-dev" for the dev environment). */
+  versionSuffix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.]{0,30}$/, "must be letters, digits or . (without the leading -)").optional(),
   region,
   bucket: bucketName,
   prefix: keyPrefix.default("deployments/"),
@@ -87,6 +116,9 @@ export const configSchema = z
   })
   .superRefine((config, ctx) => {
     for (const [envName, env] of Object.entries(config.environments)) {
+      if (env.profile === "systemd" && !env.systemd) {
+        ctx.addIssue({ code: "custom", path: ["environments", envName, "systemd"], message: 'profile "systemd" needs a systemd block (unit, serviceDir, image)' });
+      }
       const relative = env.checks.findIndex((probe) => probe.path !== undefined);
       if (relative >= 0 && !env.baseUrl && !env.albUrl) {
         ctx.addIssue({ code: "custom", path: ["environments", envName, "baseUrl"], message: `check "${env.checks[relative]!.name}" uses a path, so baseUrl (or albUrl) is needed` });
@@ -111,5 +143,6 @@ export const configSchema = z
 export type DeckhandConfig = z.infer<typeof configSchema>;
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type ServiceConfig = z.infer<typeof serviceSchema>;
+export type SystemdConfig = z.infer<typeof systemdSchema>;
 export type HostConfig = z.infer<typeof hostSchema>;
 export type { ActionConfig, Expectation, ProbeConfig } from "./checks-schema";

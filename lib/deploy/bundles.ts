@@ -1,6 +1,8 @@
 import { headBundle } from "../aws/s3";
 import { listBundleObjects, readLifecycle, type BundleObject } from "../bundle/catalog";
+import { layoutFromKey } from "../bundle/layout";
 import { environmentOf } from "../config/load";
+import { isStaticService } from "./plan";
 import { liveAndRollbackTargets, liveBundles, type LiveBundle } from "../history/live";
 import { parseBundleKey } from "../bundle/naming";
 import type { Db } from "../history/db";
@@ -121,6 +123,7 @@ export async function bundlesPage(ctx: DeployContext, environmentName: string, p
   const [history, live] = await Promise.all([deployHistoryOf(ctx.db, environmentName, slice.map((o) => o.key)), liveBundles(ctx.db, environmentName)]);
   const hostName = new Map(environment.hosts.map((h) => [h.instanceId, h.name]));
   const configured = new Set(Object.keys(ctx.config.services));
+  const staticServices = Object.entries(ctx.config.services).filter(([, s]) => isStaticService(s)).map(([name]) => name);
 
   const rows: BundleRowView[] = await Promise.all(
     slice.map(async (object) => {
@@ -150,6 +153,10 @@ export async function bundlesPage(ctx: DeployContext, environmentName: string, p
         return running.length ? [{ instanceId, hostName: hostName.get(instanceId) ?? instanceId, services: running }] : [];
       });
       const expiryDays = lifecycle.expirationDays ?? environment.retentionDays;
+      const fromKey = layoutFromKey(object.key, ctx.config.bundleNamePrefix, staticServices);
+      // Deckhand's own uploads carry repo-relative paths whatever their label; a hand-made bundle it deployed keeps the layout it was deployed with.
+      const recordedLayout = deploy?.manifest ? (JSON.parse(deploy.manifest) as { layout?: { kind: string } }).layout?.kind : undefined;
+      const layout: BundleRowView["layout"] = recordedLayout === "static" ? "static" : fromKey.layout === "systemd" ? "systemd" : !outsideDeckhand || deploy ? "repo" : fromKey.layout;
       return {
         key: object.key,
         fileName: object.key.slice(object.key.lastIndexOf("/") + 1),
@@ -167,6 +174,8 @@ export async function bundlesPage(ctx: DeployContext, environmentName: string, p
         lastDeploy: recorded.length > 1 ? deployRef(recorded[recorded.length - 1]) : null,
         deployCount: recorded.length,
         neverSent: recorded.length > 0 && recorded.every((d) => d._count.hostRuns === 0),
+        layout,
+        version: fromKey.version,
       };
     }),
   );

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { cancelCommand } from "../aws/ssm";
 import { bundleKey } from "../bundle/naming";
-import { whoAmI } from "../bundle/pack";
+import { readGitInfo, whoAmI } from "../bundle/pack";
 import { environmentOf, type LoadedConfig } from "../config/load";
 import type { EnvironmentConfig } from "../config/schema";
 import { ConflictError, PlanChangedError, RefusedError } from "../errors";
@@ -9,8 +9,11 @@ import { changeStatus, currentHostRuns, isBundleKeyTaken, recordEvent, requireDe
 import type { Db } from "../history/db";
 import type { DeployContext } from "./context";
 import { newBundleJob, rerunChecksJob, storedScriptJob, watchJob } from "./plans";
+import path from "node:path";
+import { checkoutRef, commitOnBranch } from "../bundle/git";
 import { planDeploy } from "./plan";
 import { preDeployChecklist } from "./checklist";
+import { assertBranchAllowed, assertProductionConfirmed, assertVersionLabel } from "./environment-rules";
 import { sha256Hex } from "./phases/script";
 import { launch } from "./runner";
 import { isTerminalHostStatus, statusWords } from "./status";
@@ -29,12 +32,18 @@ export interface StartDeployRequest {
   skipOfflineHosts?: boolean;
   /** Why the operator went ahead although the pre-deploy checklist was not all green (recorded). */
   goAheadReason?: string;
+  /** A production environment's name, typed by the operator (refused unless it matches). */
+  confirmEnvironment?: string;
+  /** A version label (MAJOR.MINOR.PATCH-suffix): part of the bundle's name and manifest. */
+  version?: string;
+  /** Pack from a clean checkout of this tag or commit (a temporary git worktree) instead of the working tree. */
+  ref?: string;
 }
 
 /** Keys carry a one-second stamp: a second deploy within the same second must not overwrite the first bundle. */
-export async function freshBundleKey(ctx: { config: LoadedConfig; db: Db }, environment: EnvironmentConfig, label: string): Promise<string> {
+export async function freshBundleKey(ctx: { config: LoadedConfig; db: Db }, environment: EnvironmentConfig, label: string, version?: string | null): Promise<string> {
   for (let stamp = Math.floor(Date.now() / 1000); ; stamp++) {
-    const key = bundleKey(environment.prefix, ctx.config.bundleNamePrefix, label, stamp);
+    const key = bundleKey(environment.prefix, ctx.config.bundleNamePrefix, label, stamp, version);
     if (!(await isBundleKeyTaken(ctx.db, environment.bucket, key))) return key;
   }
 }
@@ -43,25 +52,49 @@ export async function freshBundleKey(ctx: { config: LoadedConfig; db: Db }, envi
 export async function startDeploy(ctx: DeployContext, request: StartDeployRequest): Promise<string> {
   const plan = planDeploy(ctx.config, request.environment, request.services);
   const environment = environmentOf(ctx.config, request.environment);
-  const id = newDeployId(plan.label);
-  const insert = {
-    id,
-    environment: request.environment,
-    kind: "deploy",
-    services: plan.services,
-    label: plan.label,
-    bundleKey: await freshBundleKey(ctx, environment, plan.label),
-    bundleBucket: environment.bucket,
-    createdBy: whoAmI(),
-    reviewScript: request.reviewScript ?? false,
-  };
-  const job = newBundleJob(ctx.config, id, plan, request.reviewScript ?? false);
-  job.skipOfflineHosts = request.skipOfflineHosts;
-  const checklist = await preDeployChecklist(ctx, request.environment, plan.services);
-  await launch(ctx, job, { insert });
-  const notGreen = checklist.filter((item) => !item.ok);
-  await recordEvent(ctx.db, id, "checklist", notGreen.length === 0 ? "pre-deploy checklist: all green" : `pre-deploy checklist: ${notGreen.map((i) => `${i.name} ✗ (${i.detail})`).join("; ")}${request.goAheadReason ? ` — went ahead: ${request.goAheadReason}` : ""}`);
-  return id;
+  assertProductionConfirmed(request.environment, environment, request.confirmEnvironment);
+  assertVersionLabel(request.environment, environment, request.version);
+  const version = request.version || null;
+  // A tag or commit is packed from a clean checkout of it, so what is deployed is exactly that commit.
+  const checkout = request.ref ? await checkoutRef(ctx.config.repo, request.ref) : null;
+  try {
+    if (checkout) {
+      if (environment.branch && !(await commitOnBranch(ctx.config.repo, checkout.sha, environment.branch))) {
+        throw new RefusedError(`${request.environment} deploys only from the "${environment.branch}" branch; ${request.ref} (${checkout.sha.slice(0, 12)}) is not on it.`);
+      }
+      plan.ref = request.ref;
+      plan.sourceDir = checkout.dir;
+      plan.builds = plan.builds.map((step) => ({ ...step, cwd: path.join(checkout.dir, path.relative(ctx.config.repo, step.cwd)) }));
+    } else if (environment.branch) {
+      // Only an environment with a branch rule reads git here (the manifest reads it anyway when packing).
+      assertBranchAllowed(request.environment, environment, await readGitInfo(ctx.config.repo));
+    }
+    plan.version = version;
+    const id = newDeployId(plan.label);
+    const insert = {
+      id,
+      environment: request.environment,
+      kind: "deploy",
+      services: plan.services,
+      label: plan.label,
+      bundleKey: await freshBundleKey(ctx, environment, plan.label, version),
+      bundleBucket: environment.bucket,
+      createdBy: whoAmI(),
+      reviewScript: request.reviewScript ?? false,
+    };
+    const job = newBundleJob(ctx.config, id, plan, request.reviewScript ?? false);
+    job.skipOfflineHosts = request.skipOfflineHosts;
+    // The checkout goes once the job stops (after the upload it is no longer read).
+    if (checkout) job.afterEnd = [...(job.afterEnd ?? []), () => checkout.remove()];
+    const checklist = await preDeployChecklist(ctx, request.environment, plan.services);
+    await launch(ctx, job, { insert });
+    const notGreen = checklist.filter((item) => !item.ok);
+    await recordEvent(ctx.db, id, "checklist", notGreen.length === 0 ? "pre-deploy checklist: all green" : `pre-deploy checklist: ${notGreen.map((i) => `${i.name} ✗ (${i.detail})`).join("; ")}${request.goAheadReason ? ` — went ahead: ${request.goAheadReason}` : ""}`);
+    return id;
+  } catch (error) {
+    await checkout?.remove();
+    throw error;
+  }
 }
 
 /**

@@ -68,3 +68,20 @@ describe("deploy plan", () => {
     expect(() => planDeploy(config, "prod", [])).toThrow(/at least one/);
   });
 });
+
+describe("systemd profile plans", () => {
+  const config = parseConfig(
+    {
+      repo: ".",
+      environments: {
+        dev: { profile: "systemd", systemd: { unit: "atta", serviceDir: "/opt/atta", image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/atta" }, region: "us-east-1", bucket: "atta-deploys", hosts: [{ instanceId: "i-0123456789abcdef0", name: "EC2" }], repoPath: "/opt/atta" },
+      },
+      services: { atta: { paths: ["deploy", "VERSION"] }, audit: { paths: ["services/audit"], compose: ["audit"] } },
+    },
+    "/x/deckhand.config.json",
+  );
+  it("takes a service that carries VERSION and deploy/, and refuses one that does not", () => {
+    expect(planDeploy(config, "dev", ["atta"]).paths).toEqual(["VERSION", "deploy"]);
+    expect(() => planDeploy(config, "dev", ["audit"])).toThrow(/systemd profile: a bundle there must carry VERSION and deploy\//);
+  });
+});

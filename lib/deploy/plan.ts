@@ -40,6 +40,12 @@ export interface DeployShape {
 export interface DeployPlan extends DeployShape {
   environment: string;
   builds: BuildStep[];
+  /** The version label given at deploy time (in the bundle key and manifest). */
+  version?: string | null;
+  /** A tag or commit to pack from a clean checkout of, instead of the working tree. */
+  ref?: string;
+  /** Where the files are packed (and builds run) from: a temporary checkout of `ref`; the repo when absent. */
+  sourceDir?: string;
 }
 
 const unique = (values: string[]) => [...new Set(values)];
@@ -74,6 +80,13 @@ export function planDeploy(config: LoadedConfig, environment: string, services: 
     if (!Object.hasOwn(config.services, name)) throw refuse("services", `No service "${name}" in ${config.file} (known: ${Object.keys(config.services).join(", ")})`);
   }
   const shape = deployShape(config.services, services);
+  if (config.environments[environment].profile === "systemd") {
+    // seeds/002's bundle: the host script needs VERSION and deploy/ at the bundle's root.
+    const covers = (target: string) => shape.paths.some((p) => p === target || target.startsWith(p + "/"));
+    if (!covers("VERSION") || !covers("deploy/systemd")) {
+      throw refuse("services", `${environment} runs the systemd profile: a bundle there must carry VERSION and deploy/ (deploy/systemd/<unit>.service); ${shape.services.join(", ")} carry ${shape.paths.join(", ")}.`);
+    }
+  }
   return {
     ...shape,
     environment,

@@ -2,6 +2,7 @@ import { hashObject, readBundleManifest } from "../bundle/catalog";
 import { diffFiles, type FileChange } from "../bundle/diff";
 import { parseManifest, type BundleManifest, type ManifestFile } from "../bundle/manifest";
 import { parseBundleKey } from "../bundle/naming";
+import { carriesAnyOf, isSafeMember, layoutFromKey, underDirectory, type DeployLayout } from "../bundle/layout";
 import { headBundle } from "../aws/s3";
 import { isNotFound } from "../aws/errors";
 import { whoAmI } from "../bundle/pack";
@@ -13,8 +14,9 @@ import type { DeployContext } from "./context";
 import { newDeployId } from "./deploy";
 import { retryJob, storedScriptJob } from "./plans";
 import { hostScript, sha256Hex } from "./phases/script";
-import { planDeploy } from "./plan";
+import { isStaticService, planDeploy, type DeployPlan } from "./plan";
 import { launch } from "./runner";
+import { assertProductionConfirmed } from "./environment-rules";
 import { RETRYABLE_DEPLOY_STATUSES, statusWords } from "./status";
 
 export interface RedeployRequest {
@@ -23,6 +25,12 @@ export interface RedeployRequest {
   services: string[];
   /** rollback: back to an earlier bundle (linked to the deploy it reverts); redeploy: any bundle. */
   kind: "rollback" | "redeploy";
+  /**
+   * How the bundle's members map onto the repo, for a bundle made outside Deckhand: "repo" (repo-relative
+   * paths) or "static" (relative to the one static service's directory, `tar -C dist .`). Needed for a
+   * key that fits no known layout; otherwise it is read from the key and the members.
+   */
+  layout?: DeployLayout;
 }
 
 export interface HostChange {
@@ -34,6 +42,8 @@ export interface HostChange {
 }
 
 export interface RedeployPreview extends RedeployRequest {
+  /** The layout the bundle is deployed with (given, or read from the key and the members). */
+  layout: DeployLayout;
   hosts: { instanceId: string; name: string }[];
   changes: HostChange[];
   targetLastModified: string;
@@ -93,8 +103,10 @@ async function knownBundle(ctx: DeployContext, request: RedeployRequest) {
   }
   const label = parseBundleKey(request.bundleKey, ctx.config.bundleNamePrefix)?.label ?? null;
   const read = await readBundleManifest(s3, environment.bucket, request.bundleKey, label);
-  // Not Deckhand's own upload: pin what the object holds now, hashed here, never its metadata.
-  return { head, manifest: read.manifest, embedded: read.embedded, sha256: read.sha256 ?? (await hashObject(s3, environment.bucket, request.bundleKey)) };
+  // Not Deckhand's own upload: pin what the object holds now, hashed here, never its metadata. A layout
+  // is only ever believed from Deckhand's history, never from a manifest inside an archive.
+  const { layout: _ignored, ...manifest } = read.manifest;
+  return { head, manifest: manifest as BundleManifest, embedded: read.embedded, sha256: read.sha256 ?? (await hashObject(s3, environment.bucket, request.bundleKey)) };
 }
 
 /** The members to extract for the chosen services; refuses a bundle that does not carry one of them. */
@@ -116,6 +128,62 @@ function membersFor(ctx: DeployContext, request: RedeployRequest, services: stri
   return planDeploy(ctx.config, request.environment, services).paths.filter(present);
 }
 
+/** Where a bundle's members go: repo-relative members, or the whole bundle into one static service's directory. */
+interface Placement {
+  layout: DeployLayout;
+  /** The members as repo paths (a `static` bundle's files seen under its directory). */
+  files: ManifestFile[];
+  extractPaths?: string[];
+  extractInto?: string;
+  paths: string[];
+  replace: string[];
+}
+
+function placeBundle(ctx: DeployContext, request: RedeployRequest, plan: DeployPlan, bundle: { manifest: BundleManifest; embedded: boolean }): Placement {
+  const refuse = (message: string) => new RefusedError(message);
+  const asRepo = (): Placement => {
+    const extractPaths = membersFor(ctx, request, plan.services, bundle);
+    return { layout: "repo", files: bundle.manifest.files, extractPaths, paths: extractPaths, replace: plan.replace.filter((dir) => carries(bundle.manifest, dir)) };
+  };
+  const staticInto = (into: string) => {
+    const service = plan.services.length === 1 ? ctx.config.services[plan.services[0]!] : undefined;
+    if (!service || !isStaticService(service) || service.replace.length !== 1 || service.replace[0] !== into) {
+      throw refuse(`A "static" bundle goes into one static service's directory: pick exactly one service that replaces one directory${into ? ` (${into})` : " (e.g. ui → ui/dist)"}, not ${plan.services.join(", ")}.`);
+    }
+  };
+  const recorded = bundle.manifest.layout;
+  if (recorded?.kind === "static") {
+    // A hand-made `-C dist .` bundle Deckhand deployed before: its recorded files are already under `into`.
+    if (request.layout && request.layout !== "static") throw refuse(`Bundle ${request.bundleKey} was deployed before as a "static" bundle into ${recorded.into}: it cannot be deployed as "${request.layout}".`);
+    staticInto(recorded.into);
+    return { layout: "static", files: bundle.manifest.files, extractInto: recorded.into, paths: [recorded.into], replace: [recorded.into] };
+  }
+  if (bundle.embedded) {
+    if (request.layout && request.layout !== "repo") throw refuse(`Bundle ${request.bundleKey} was packed by Deckhand with repo-relative paths: it cannot be deployed as "${request.layout}".`);
+    return asRepo();
+  }
+  // Made outside Deckhand: its members are believed only once checked.
+  const unsafe = bundle.manifest.files.find((f) => !isSafeMember(f.path) || (f.linkTarget !== undefined && !isSafeMember(f.linkTarget)));
+  if (unsafe) throw refuse(`Bundle ${request.bundleKey} holds a member no host should extract (${JSON.stringify(unsafe.path.slice(0, 80))}${unsafe.linkTarget !== undefined ? ` → ${JSON.stringify(unsafe.linkTarget.slice(0, 80))}` : ""}): it will not be deployed.`);
+  const staticServices = Object.entries(ctx.config.services).filter(([, s]) => isStaticService(s)).map(([name]) => name);
+  const fromKey = layoutFromKey(request.bundleKey, ctx.config.bundleNamePrefix, staticServices);
+  let layout = request.layout;
+  if (!layout) {
+    if (fromKey.layout === "unknown") {
+      throw refuse(`Bundle ${request.bundleKey} has an unknown layout (its name fits none the runbooks use): choose a layout for it — "repo" (members are repo-relative paths) or "static" (members are relative to the static service's directory, made with \`tar -C dist .\`).`);
+    }
+    // acp_ui_<stamp> made by hand is seeds/000's `-C dist .` unless its members show repo paths.
+    layout = fromKey.layout === "static" && !carriesAnyOf(bundle.manifest.files, plan.paths) ? "static" : "repo";
+  }
+  if (layout === "repo") return asRepo();
+  const only = plan.services.length === 1 ? ctx.config.services[plan.services[0]!] : undefined;
+  const into = only && isStaticService(only) && only.replace.length === 1 ? only.replace[0]! : "";
+  staticInto(into);
+  const files = underDirectory(bundle.manifest.files, into);
+  if (files.length === 0) throw refuse(`Bundle ${request.bundleKey} holds no files to put into ${into}.`);
+  return { layout: "static", files, extractInto: into, paths: [into], replace: [into] };
+}
+
 /**
  * Everything a rollback or redeploy would do, computed before anything is sent: the checks that
  * refuse it, the from → to per host and service, the file diff against what is live, and the
@@ -125,7 +193,9 @@ export async function previewRedeploy(ctx: DeployContext, request: RedeployReque
   const environment = environmentOf(ctx.config, request.environment);
   const plan = planDeploy(ctx.config, request.environment, request.services);
   const bundle = await knownBundle(ctx, request);
-  const extractPaths = membersFor(ctx, request, plan.services, bundle);
+  const placement = placeBundle(ctx, request, plan, bundle);
+  const manifest: BundleManifest =
+    placement.layout === "static" ? { ...bundle.manifest, paths: placement.paths, replace: placement.replace, services: plan.services, files: placement.files, layout: { kind: "static", into: placement.extractInto! } } : bundle.manifest;
 
   const live = await liveBundles(ctx.db, request.environment);
   const changes: HostChange[] = environment.hosts.flatMap((host) =>
@@ -134,21 +204,23 @@ export async function previewRedeploy(ctx: DeployContext, request: RedeployReque
   if (changes.every((c) => c.from === request.bundleKey)) {
     throw new RefusedError(`Bundle ${request.bundleKey} is already live for ${plan.services.join(", ")} on every host: nothing to roll back.`);
   }
-  const { diff, liveDeployId } = await diffAgainstLive(ctx, request.environment, plan.services, bundle.manifest.files, extractPaths, live);
+  const { diff, liveDeployId } = await diffAgainstLive(ctx, request.environment, plan.services, manifest.files, placement.paths, live);
   const script = hostScript(environment, {
     label: `${request.kind}-${plan.label}`,
     bucket: environment.bucket,
     key: request.bundleKey,
     sha256: bundle.sha256,
     bytes: bundle.head.ContentLength,
-    shape: { paths: extractPaths, replace: plan.replace.filter((dir) => carries(bundle.manifest, dir)), composeServices: plan.composeServices },
-    extractPaths,
+    shape: { paths: placement.paths, replace: placement.replace, composeServices: plan.composeServices },
+    extractPaths: placement.extractPaths,
+    extractInto: placement.extractInto,
   });
   const lastModified = bundle.head.LastModified ?? new Date();
   const hosts = environment.hosts.map((h) => ({ instanceId: h.instanceId, name: h.name }));
   const scriptSha256 = sha256Hex(script);
   return {
     ...request,
+    layout: placement.layout,
     services: plan.services,
     hosts,
     changes,
@@ -158,7 +230,7 @@ export async function previewRedeploy(ctx: DeployContext, request: RedeployReque
     diff,
     revertsDeployId: liveDeployId,
     sha256: bundle.sha256,
-    manifest: bundle.manifest,
+    manifest,
     script,
     scriptSha256,
     planSha256: sha256Hex(JSON.stringify({ scriptSha256, bundle: bundle.sha256, hosts, changes })),
@@ -168,10 +240,13 @@ export async function previewRedeploy(ctx: DeployContext, request: RedeployReque
 export interface StartRedeployRequest extends RedeployRequest {
   /** The preview's planSha256: what the operator confirmed. */
   planSha256: string;
+  /** A production environment's name, typed by the operator (refused unless it matches). */
+  confirmEnvironment?: string;
 }
 
 /** Deploys an existing bundle (rollback or redeploy), refused if the plan differs from what was confirmed. */
 export async function startRedeploy(ctx: DeployContext, request: StartRedeployRequest): Promise<string> {
+  assertProductionConfirmed(request.environment, environmentOf(ctx.config, request.environment), request.confirmEnvironment);
   const preview = await previewRedeploy(ctx, request);
   if (preview.planSha256 !== request.planSha256) throw new PlanChangedError("The plan changed since you looked (what is live, the bundle or the script) — review it again.");
   const environment = environmentOf(ctx.config, request.environment);

@@ -1,3 +1,4 @@
+import { versionFromKey } from "../bundle/naming";
 import type { FileChange } from "../bundle/diff";
 import type { Deploy, DeployEvent, HostRun, OutputChunk } from "../generated/prisma/client";
 import { createHash } from "node:crypto";
@@ -34,6 +35,10 @@ export interface DeployEventView {
 export interface DeploySummaryView {
   id: string;
   environment: string;
+  /** The environment is marked production in the config (set by the server from the config). */
+  production?: boolean;
+  /** The version label in the bundle's key, when it has one. */
+  version: string | null;
   kind: string;
   services: string[];
   label: string;
@@ -99,6 +104,7 @@ export function toSummaryView(deploy: Omit<Deploy, "script" | "manifest" | "live
     services: JSON.parse(deploy.services) as string[],
     label: deploy.label,
     bundleKey: deploy.bundleKey,
+    version: versionFromKey(deploy.bundleKey),
     status: deploy.status,
     createdBy: deploy.createdBy,
     createdAt: deploy.createdAt.toISOString(),
@@ -155,6 +161,14 @@ export interface HostView {
 
 export interface EnvironmentView {
   name: string;
+  /** Marked everywhere; a deploy or rollback there needs the name typed in. */
+  production: boolean;
+  profile: "compose" | "systemd";
+  /** The branch rule: new bundles only from this branch. */
+  branch: string | null;
+  /** The next version label as seeds/002's `make tag` suggests it (latest matching tag, patch + 1). */
+  suggestedVersion: string;
+  latestVersionTag: string | null;
   region: string;
   bucket: string;
   prefix: string;
@@ -228,6 +242,14 @@ export interface BundleRowView {
   deployCount?: number;
   /** Uploaded, but no deploy of it ever reached a host (cancelled before sending, failed before send). */
   neverSent?: boolean;
+  /**
+   * How the bundle's members map onto the repo, from its key (and history): "repo" (repo-relative),
+   * "static" (a `tar -C dist .` bundle for a static service), "systemd" (seeds/002's deploy-bundle-<version>),
+   * or "unknown" (it cannot be deployed until a layout is chosen).
+   */
+  layout: "repo" | "static" | "systemd" | "unknown";
+  /** The version label from the key (acp_audit_1.2.3_<stamp>, deploy-bundle-0.1.30-dev) or the history. */
+  version: string | null;
 }
 
 export interface BundleDeployRef {

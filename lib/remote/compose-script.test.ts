@@ -24,6 +24,8 @@ const shapes: Record<string, ComposeScriptInput> = {
   "one-service": base,
   "ui-only": { ...base, deployLabel: "20261123-090000-ui-ab12", key: "deployments/acp_ui_1779860735.tar.gz", replace: ["ui/dist"], paths: ["ui/dist", "ui/nginx.conf"], composeServices: ["ui"] },
   multi: { ...base, deployLabel: "20261123-090000-multi-ab12", key: "deployments/acp_multi_1779860735.tar.gz", paths: ["services/audit", "services/gateway", "ui/nginx.conf"], composeServices: ["audit", "gateway"] },
+  // seeds/000's UI recipe: `tar czf acp_ui_….tar.gz -C dist .`, extracted into ui/dist after replacing it.
+  "ui-dist-layout": { ...base, deployLabel: "redeploy-ui", key: "deployments/acp_ui_1779860735.tar.gz", replace: ["ui/dist"], paths: ["ui/dist"], composeServices: ["ui"], extractInto: "ui/dist" },
   "presigned-url": {
     ...base,
     bundleBytes: 52_428_800,
@@ -70,6 +72,14 @@ describe("compose host script", () => {
     expect(presigned).toContain(`curl -fsS --retry 3 -o "$TMP" 'https://`);
   });
 
+  it("extracts a -C dist bundle into the replaced directory, as seeds/000's UI recipe does", () => {
+    const script = composeScript(shapes["ui-dist-layout"]!);
+    const at = ["sudo rm -rf -- 'ui/dist'", "sudo mkdir -p -- 'ui/dist'", `sudo tar xzf "$TMP" -C "$REPO"/'ui/dist' --no-same-owner`, "sudo chown -R 'ubuntu:ubuntu' -- 'ui/dist'", "sudo docker compose build --no-cache 'ui'"].map((l) => script.indexOf(l));
+    expect(at.every((i) => i > 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(() => composeScript({ ...shapes["ui-dist-layout"]!, extractPaths: ["ui/dist"] })).toThrow(UnsafeValueError);
+  });
+
   it("refuses a hostile pre-signed URL", () => {
     expect(() => composeScript({ ...base, download: { mode: "presigned-url", url: "https://h/x'$(reboot)'" } })).toThrow(UnsafeValueError);
     expect(() => composeScript({ ...base, download: { mode: "presigned-url", url: "http://evil.example/x" } })).toThrow(UnsafeValueError);
@@ -91,6 +101,8 @@ describe("compose host script", () => {
     ["composeServices", ["audit; docker rm -f $(docker ps -q)"]],
     ["deployLabel", "x'y"],
     ["bundleBytes", -5],
+    ["extractInto", "../ui"],
+    ["extractInto", "ui/dist; reboot"],
   ];
   for (const [field, value] of hostile) {
     it(`refuses a hostile ${field}: ${JSON.stringify(value)}`, () => {

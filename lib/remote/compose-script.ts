@@ -19,6 +19,11 @@ export interface ComposeScriptInput {
   composeServices: string[];
   /** Extract only these members (a bundle redeployed for some of its services); all when absent. */
   extractPaths?: string[];
+  /**
+   * A bundle whose members are relative to one directory (seeds/000's `tar czf … -C dist .`): extracted
+   * into this repo-relative directory, made after it was replaced, exactly as the runbook's UI recipe does.
+   */
+  extractInto?: string;
   /** Bundle size in bytes, for the pre-flight's free-disk check (absent: only the margin is checked). */
   bundleBytes?: number;
   /** How the host fetches the bundle: the AWS CLI (default) or curl on a short-lived pre-signed URL. */
@@ -66,9 +71,14 @@ export function composeScript(input: ComposeScriptInput): string {
     const quoted = q("relativePath", dir);
     lines.push(`step "replace "${quoted}`, `sudo rm -rf -- ${quoted}`);
   }
+  if (input.extractInto !== undefined) {
+    if (input.extractPaths) throw new UnsafeValueError("a bundle extracted into one directory is extracted whole: extractPaths cannot be given with extractInto");
+    const into = q("relativePath", input.extractInto);
+    lines.push(`step "extract into $REPO/"${into}`, `sudo mkdir -p -- ${into}`, `sudo tar xzf "$TMP" -C "$REPO"/${into} ${SAFE_EXTRACT_FLAGS}`);
+  } else {
+    lines.push(`step "extract into $REPO"`, `sudo tar xzf "$TMP" -C "$REPO" ${SAFE_EXTRACT_FLAGS}${input.extractPaths ? ` -- ${input.extractPaths.map((p) => q("relativePath", p)).join(" ")}` : ""}`);
+  }
   lines.push(
-    `step "extract into $REPO"`,
-    `sudo tar xzf "$TMP" -C "$REPO" ${SAFE_EXTRACT_FLAGS}${input.extractPaths ? ` -- ${input.extractPaths.map((p) => q("relativePath", p)).join(" ")}` : ""}`,
     `step "chown "${q("owner", input.owner)}" "${shellQuote(input.paths.join(" "))}`,
     `sudo chown -R ${q("owner", input.owner)} -- ${paths}`,
     `cd ${q("relativePath", input.composeDir)}`,

@@ -23,6 +23,9 @@ export const PREFLIGHT_EXIT = {
   repoPath: 86,
   composeFile: 87,
   disk: 88,
+  docker: 89,
+  systemctl: 90,
+  serviceDir: 91,
 } as const;
 
 export type PreflightCheck = keyof typeof PREFLIGHT_EXIT;
@@ -64,6 +67,21 @@ export const PREFLIGHT_CAUSES: Record<number, { check: PreflightCheck; cause: st
     check: "disk",
     cause: "not enough free disk space on the host for the bundle",
     fix: "Free disk space on the host (docker system prune, old images and logs) or grow the volume.",
+  },
+  [PREFLIGHT_EXIT.docker]: {
+    check: "docker",
+    cause: "Docker (`docker`) is not installed — see README › Hosts",
+    fix: "Install Docker Engine on the host: the systemd profile pulls and runs an image.",
+  },
+  [PREFLIGHT_EXIT.systemctl]: {
+    check: "systemctl",
+    cause: "systemctl is not available: the host does not run systemd",
+    fix: "Use a host with systemd for the systemd profile, or switch this environment's profile to \"compose\".",
+  },
+  [PREFLIGHT_EXIT.serviceDir]: {
+    check: "serviceDir",
+    cause: "the service directory does not exist on the host — check systemd.serviceDir in deckhand.config.json",
+    fix: "Create the service directory on the host (seeds/002: /opt/atta, holding .env) or fix systemd.serviceDir.",
   },
 };
 
@@ -120,9 +138,61 @@ export function preflightLines(input: PreflightInput): string[] {
   return lines;
 }
 
+export interface SystemdPreflightInput {
+  serviceDir: string;
+  unitDir: string;
+  bundleBytes: number;
+  download: DownloadMode;
+}
+
+/** The systemd profile's pre-flight: the same shape as the compose one, checking docker and systemctl instead of compose. */
+export function systemdPreflightLines(input: SystemdPreflightInput): string[] {
+  if (!Number.isSafeInteger(input.bundleBytes) || input.bundleBytes < 0) {
+    throw new UnsafeValueError(`refusing bundleBytes ${JSON.stringify(input.bundleBytes)}: it must be a whole number of bytes`);
+  }
+  if (input.download !== "aws-cli" && input.download !== "presigned-url") {
+    throw new UnsafeValueError(`refusing download mode ${JSON.stringify(input.download)}: it must be "aws-cli" or "presigned-url"`);
+  }
+  const serviceDir = checked("absolutePath", input.serviceDir);
+  const unitDir = checked("absolutePath", input.unitDir);
+  const needKb = Math.ceil(input.bundleBytes / 1024) + DISK_MARGIN_KB;
+  const fail = (check: PreflightCheck, reason: string) => `preflight_fail ${PREFLIGHT_EXIT[check]} ${shellQuote(reason)}`;
+  const tool = (command: string, check: PreflightCheck, reason: string) => `command -v ${command} >/dev/null 2>&1 || ${fail(check, reason)}`;
+  const lines = [
+    "# Deckhand pre-flight: nothing on this host is changed before these checks pass.",
+    'export HOME="${HOME:-/root}"',
+    'preflight_fail() { echo "PREFLIGHT: $2" >&2; exit "$1"; }',
+    // The ECR login needs the CLI in both download modes.
+    tool("aws", "awsCli", "the AWS CLI (aws) is not installed on this host"),
+    tool("docker", "docker", "docker is not installed on this host"),
+    tool("systemctl", "systemctl", "systemctl is not available on this host"),
+    tool("sha256sum", "sha256sum", "sha256sum is not installed on this host"),
+    tool("tar", "tar", "tar is not installed on this host"),
+  ];
+  if (input.download === "presigned-url") lines.push(tool("curl", "curl", "curl is not installed on this host"));
+  lines.push(
+    `[ -d ${shellQuote(serviceDir)} ] || ${fail("serviceDir", `the service directory ${serviceDir} does not exist on this host`)}`,
+    `[ -d ${shellQuote(unitDir)} ] || ${fail("systemctl", `the unit directory ${unitDir} does not exist on this host`)}`,
+    `preflight_disk() {`,
+    `  local avail`,
+    `  avail="$(df -Pk "$1" 2>/dev/null | awk 'NR==2 {print $4}')" || avail=""`,
+    `  case "$avail" in ''|*[!0-9]*) preflight_fail ${PREFLIGHT_EXIT.disk} "could not read the free disk space of $1" ;; esac`,
+    `  [ "$avail" -ge "$2" ] || preflight_fail ${PREFLIGHT_EXIT.disk} "not enough free disk space in $1: $avail KB free, $2 KB needed"`,
+    `}`,
+    `preflight_disk /tmp ${needKb}`,
+    `preflight_disk ${shellQuote(serviceDir)} ${needKb}`,
+  );
+  return lines;
+}
+
 /** The pre-flight alone, as one SSM command for the setup check: prints "PREFLIGHT: ok" when every check passes. */
 export function preflightScript(input: PreflightInput): string {
   return ["#!/bin/bash", "set -euo pipefail", ...preflightLines(input), 'echo "PREFLIGHT: ok"', ""].join("\n");
+}
+
+/** The systemd profile's pre-flight alone, for the setup check: prints "PREFLIGHT: ok" when every check passes. */
+export function systemdPreflightScript(input: SystemdPreflightInput): string {
+  return ["#!/bin/bash", "set -euo pipefail", ...systemdPreflightLines(input), 'echo "PREFLIGHT: ok"', ""].join("\n");
 }
 
 /** Most of a real pre-signed GetObject URL is its query string; cap it anyway. */

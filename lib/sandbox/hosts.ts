@@ -130,6 +130,9 @@ export class SimulatedHost {
       AWS_SECRET_ACCESS_KEY: this.options.credentials.secretAccessKey,
       AWS_REGION: this.options.region,
       DECKHAND_SANDBOX_OWNER_PID: String(process.pid),
+      // The host's own /opt, /etc/systemd/system, … (the systemd profile's stand-ins), and the image registry.
+      DECKHAND_SANDBOX_SYSTEM_ROOT: this.options.mountPoint,
+      DECKHAND_SANDBOX_REGISTRY_DIR: path.join(this.options.root, "registry"),
     };
     if (this.faults.has("slow")) env.DECKHAND_SANDBOX_SLOW_MS = String(this.options.slowMs);
     if (this.faults.has("hang")) env.DECKHAND_SANDBOX_HANG = "1";
@@ -231,6 +234,23 @@ export class SimulatedHost {
         }
       })
       .sort((a, b) => a.service.localeCompare(b.service));
+  }
+
+  /** systemd units the stand-in systemctl started on this host: active while the main process lives. */
+  units(): { unit: string; active: boolean; pid: number | null }[] {
+    const dir = path.join(this.stateDir, "systemd");
+    if (!fs.existsSync(dir)) return [];
+    return fs
+      .readdirSync(dir)
+      .filter((file) => file.endsWith(".service.json"))
+      .flatMap((file) => {
+        try {
+          const info = JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")) as { unit: string; pid?: number; result?: string };
+          return [{ unit: info.unit, pid: info.pid ?? null, active: info.result !== "failed" && info.pid != null && isAlive(info.pid) }];
+        } catch {
+          return [];
+        }
+      });
   }
 
   composeLog(): string[] {

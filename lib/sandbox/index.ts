@@ -82,6 +82,10 @@ export interface Sandbox {
   /** Take a host out of the ALB as a deregistration does (DescribeTargetHealth says draining), or back in. */
   setDraining(instanceId: string, draining: boolean): void;
   composeLog(instanceId: string): Promise<string[]>;
+  /** systemd units on a host (the systemd profile): which are active. */
+  units(instanceId: string): { unit: string; active: boolean; pid: number | null }[];
+  /** Pushes `image:tag` to the sandbox's registry (what CI's docker push does in seeds/002), so hosts can pull it. */
+  pushImage(image: string, tag: string): void;
   stop(): Promise<void>;
 }
 
@@ -306,6 +310,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       faults,
       setDraining,
       composeLog: async (instanceId) => findHost(instanceId).composeLog(),
+      units: (instanceId) => findHost(instanceId).units(),
+      pushImage: (image, tag) => {
+        if (!/^[a-z0-9][a-z0-9.-]*(:[0-9]{1,5})?\/[a-z0-9][a-z0-9._\/-]*$/.test(image) || image.split("/").includes("..")) throw new Error(`not an image name: ${image}`);
+        if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new Error(`not an image tag: ${tag}`);
+        const dir = path.join(root, "registry", image);
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, `${tag}.json`), JSON.stringify({ digest: `sha256:${createHash("sha256").update(`${image}:${tag}`).digest("hex")}`, version: tag }));
+      },
       stop,
     };
   } catch (error) {
@@ -317,6 +329,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 /** Install the sample repo on a host and bring up version 1 of every service, through the same SSM-style runner. */
 async function provision(host: SimulatedHost, repoDir: string, remoteRepoPath: string, root: string): Promise<void> {
   const target = path.join(host.fsRoot, path.relative(path.join(root, "ec2"), remoteRepoPath));
+  // A seeds/002 host too: its service directory and systemd's unit directory (the systemd profile).
+  for (const dir of ["opt/atta", "etc/systemd/system"]) fs.mkdirSync(path.join(host.fsRoot, dir), { recursive: true });
   fs.cpSync(repoDir, target, { recursive: true, filter: (src) => path.relative(repoDir, src).split(path.sep)[0] !== ".git" });
   let output = "";
   const execution = host.execute(
@@ -363,6 +377,23 @@ function sandboxConfig(input: { repoDir: string; region: string; bucket: string;
             offerWhenFailing: ["system health", "audit chain"],
           },
         },
+      },
+      // The same hosts as a production environment (issue 12): marked everywhere, a deploy or rollback needs
+      // its name typed in. Its own prefix, so its bundles and history stay apart from the sandbox's.
+      production: {
+        production: true,
+        region: input.region,
+        bucket: input.bucket,
+        prefix: "prod-deployments/",
+        retentionDays: 7,
+        hosts: input.hosts.map((h) => ({ instanceId: h.instanceId, name: h.name })),
+        repoPath: input.remoteRepoPath,
+        composeDir: "infra",
+        fileOwner: "ubuntu:ubuntu",
+        executionTimeoutSeconds: 600,
+        output: { cloudWatchLogGroup: "/deckhand/ssm", s3Bucket: input.bucket, s3Prefix: "ssm-output/" },
+        albUrl: input.albUrl,
+        targetGroupArn: input.targetGroupArn,
       },
     },
     services: {

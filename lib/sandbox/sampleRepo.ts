@@ -46,7 +46,35 @@ if __name__ == "__main__":
 `;
 }
 
+/** seeds/002's unit, for the systemd profile: the image tag comes from /opt/atta/.env, which the deploy writes. */
+const ATTA_UNIT = `[Unit]
+Description=ATTA sample service (Deckhand sandbox, seeds/002)
+After=docker.service
+Requires=docker.service
+
+[Service]
+Type=simple
+WorkingDirectory=/opt/atta
+EnvironmentFile=/opt/atta/.env
+ExecStartPre=/usr/bin/docker pull \${ECR_REGISTRY}/\${ECR_REPOSITORY}:\${IMAGE_TAG}
+ExecStart=/usr/bin/docker run --rm \\
+  --name atta \\
+  --env-file /opt/atta/.env \\
+  \${ECR_REGISTRY}/\${ECR_REPOSITORY}:\${IMAGE_TAG}
+ExecStop=/usr/bin/docker stop atta
+Restart=no
+StandardOutput=journal
+StandardError=journal
+
+[Install]
+WantedBy=multi-user.target
+`;
+
 const FILES: Record<string, string> = {
+  // The systemd + image profile's bundle (seeds/002): VERSION and deploy/ at the root.
+  VERSION: "1.0.0\n",
+  "deploy/systemd/atta.service": ATTA_UNIT,
+  "deploy/.env.example": "# Copied to /opt/atta/.env on the first deploy; the deploy sets ECR_REGISTRY, ECR_REPOSITORY and IMAGE_TAG.\nLOG_LEVEL=info\n",
   "README.md": "# Aegis (Deckhand sandbox sample)\n\nA small repo shaped like the real Aegis: `ui/`, `services/audit`, `services/gateway`, `infra/docker-compose.yml`.\nBuild the UI with `npm run build` in `ui/`.\n",
   ".gitignore": "ui/dist/\nnode_modules/\n",
   "ui/package.json": JSON.stringify({ name: "aegis-ui", version: "1.0.0", private: true, type: "module", scripts: { build: "node build.mjs" } }, null, 2) + "\n",
@@ -102,7 +130,8 @@ export function createSampleRepo(repoDir: string): void {
 }
 
 /** Make a new version of one part (uncommitted, like an operator's working tree). The UI still needs `npm run build`. */
-export function bumpSampleRepo(repoDir: string, what: "ui" | "audit" | "gateway", version: string): void {
-  if (what === "ui") fs.writeFileSync(path.join(repoDir, "ui/src/main.js"), uiSource(version));
+export function bumpSampleRepo(repoDir: string, what: "ui" | "audit" | "gateway" | "atta", version: string): void {
+  if (what === "atta") fs.writeFileSync(path.join(repoDir, "VERSION"), `${version}\n`);
+  else if (what === "ui") fs.writeFileSync(path.join(repoDir, "ui/src/main.js"), uiSource(version));
   else fs.writeFileSync(path.join(repoDir, "services", what, "VERSION"), `${version}\n`);
 }

@@ -20,7 +20,20 @@ const services = z.array(serviceName).min(1, "pick at least one service").max(10
 
 export const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "not a sha256");
 
-export const startDeployInput = z.object({ environment: environmentName, services, reviewScript: z.boolean().default(false), skipOfflineHosts: z.boolean().default(false), goAheadReason: z.string().trim().max(500, "keep the reason under 500 characters").refine((r) => !/[\0\r]/.test(r), "no control characters").optional() });
+/** The production environment's name, typed by the operator (checked against the environment on the server). */
+const confirmEnvironment = z.string().max(100, "too long").optional();
+
+export const startDeployInput = z.object({
+  environment: environmentName,
+  services,
+  reviewScript: z.boolean().default(false),
+  skipOfflineHosts: z.boolean().default(false),
+  confirmEnvironment,
+  /** MAJOR.MINOR.PATCH-suffix, checked by the engine (lib/bundle/git.ts). */
+  version: z.string().max(64, "too long").regex(/^[A-Za-z0-9.+-]*$/, "not a version label").optional(),
+  /** A tag or commit to pack from a clean checkout (validated by git itself, never by a shell). */
+  ref: z.string().max(200, "too long").regex(/^[A-Za-z0-9._\/-]*$/, "not a tag or commit").refine((r) => !r.startsWith("-") && !r.includes(".."), "not a tag or commit").optional(),
+  goAheadReason: z.string().trim().max(500, "keep the reason under 500 characters").refine((r) => !/[\0\r]/.test(r), "no control characters").optional() });
 export const checklistInput = z.object({ environment: environmentName, services });
 export const deployIdInput = z.object({ deployId });
 /** Confirming a reviewed script carries the sha256 of the script the operator read. */
@@ -38,9 +51,11 @@ export const redeployInput = z.object({
     .refine((key) => !key.startsWith("/") && !key.split("/").some((part) => part === ".." || part === "."), "not a bundle key (no leading /, . or .. segments)"),
   services,
   kind: z.enum(["rollback", "redeploy"]),
+  /** For a bundle whose key fits no known layout: how its members map onto the repo. */
+  layout: z.enum(["repo", "static"]).optional(),
 });
 /** Starting a rollback / redeploy carries the fingerprint of the preview the operator confirmed. */
-export const startRedeployInput = redeployInput.extend({ planSha256: sha256 });
+export const startRedeployInput = redeployInput.extend({ planSha256: sha256, confirmEnvironment });
 export const runActionInput = z.object({
   environment: environmentName,
   action: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "not an action name").refine(notReserved, "is a reserved name"),

@@ -6,6 +6,7 @@ import { describeAwsError } from "../aws/errors";
 import { describePing, type HostPing } from "../aws/ssm";
 import { getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
 import { toCheckRunView, toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
+import { suggestNextVersion } from "../bundle/git";
 import { parseManifest } from "../bundle/manifest";
 import { bundlesPage, liveView } from "../deploy/bundles";
 import { diffAgainstLive } from "../deploy/redeploy";
@@ -13,9 +14,15 @@ import { getDeckhand, requireContext } from "./deckhand";
 import { activeDeploys, deployHeadline } from "../deploy/active";
 import { liveBundles, newestLive } from "../history/live";
 
+/** Production environments are marked on every deploy shown, from the config (history does not record it). */
+function markProduction<T extends { environment: string; production?: boolean }>(views: T[], ctx: { config: { environments: Record<string, { production: boolean }> } } | null | undefined): T[] {
+  for (const view of views) view.production = Boolean(ctx?.config.environments[view.environment]?.production);
+  return views;
+}
+
 export async function loadOverview(): Promise<OverviewView> {
   const state = await getDeckhand();
-  const [recent, active] = await Promise.all([listDeploys(state.db, { limit: 20 }).then((rows) => rows.map(toSummaryView)), activeDeploys(state.db)]);
+  const [recent, active] = await Promise.all([listDeploys(state.db, { limit: 20 }).then((rows) => markProduction(rows.map(toSummaryView), state.ctx)), activeDeploys(state.db)]);
   const sandbox = Boolean(process.env.DECKHAND_SANDBOX_CONTROL_URL);
   if (!state.ctx) return { configFile: state.configFile, configError: state.configError, environments: [], services: [], recent, sandbox };
   const { config } = state.ctx;
@@ -29,9 +36,14 @@ export async function loadOverview(): Promise<OverviewView> {
         ),
         lastRunPerHost(state.db, name, ids),
       ]);
-      const live = await liveView(state.ctx!, name);
+      const [live, versions] = await Promise.all([liveView(state.ctx!, name), suggestNextVersion(config.repo, env.versionSuffix)]);
       return {
         name,
+        production: env.production,
+        profile: env.profile,
+        branch: env.branch ?? null,
+        suggestedVersion: versions.next,
+        latestVersionTag: versions.latest,
         region: env.region,
         bucket: env.bucket,
         prefix: env.prefix,
@@ -56,7 +68,7 @@ export async function loadDeploy(id: string): Promise<DeployView | null> {
   const state = await getDeckhand();
   const deploy = await getDeployDetail(state.db, id);
   if (!deploy) return null;
-  const view = toDeployView(deploy);
+  const view = markProduction([toDeployView(deploy)], state.ctx)[0]!;
   const environment = state.ctx?.config.environments[deploy.environment];
   if (environment) {
     view.executionTimeoutSeconds = environment.executionTimeoutSeconds;
@@ -88,7 +100,7 @@ export async function loadDeploy(id: string): Promise<DeployView | null> {
 
 export async function loadHistory(limit = 200) {
   const state = await getDeckhand();
-  return (await listDeploys(state.db, { limit })).map(toSummaryView);
+  return markProduction((await listDeploys(state.db, { limit })).map(toSummaryView), state.ctx);
 }
 
 export async function loadBundles(environment: string, page: number, refresh: boolean) {

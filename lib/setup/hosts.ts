@@ -5,7 +5,7 @@ import { describePing } from "../aws/ssm";
 import { CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from "@aws-sdk/client-ssm";
 import { describeAwsError } from "../aws/errors";
 import type { EnvironmentConfig } from "../config/schema";
-import { preflightFailure, preflightScript } from "../remote/preflight";
+import { preflightFailure, preflightScript, systemdPreflightScript } from "../remote/preflight";
 import { errorName, fail, isDenied, pass, type CheckLine } from "./types";
 
 export interface HostCheckOptions {
@@ -54,7 +54,11 @@ export async function checkHosts(ssm: SSMClient, environment: EnvironmentConfig,
   });
 
   if (online.length > 0) {
-    const script = preflightScript({ repoPath: environment.repoPath, composeDir: environment.composeDir, bundleBytes: 0, download: environment.download });
+    // Each host profile checks what its own deploy script needs.
+    const script =
+      environment.profile === "systemd" && environment.systemd
+        ? systemdPreflightScript({ serviceDir: environment.systemd.serviceDir, unitDir: environment.systemd.unitDir, bundleBytes: 0, download: environment.download })
+        : preflightScript({ repoPath: environment.repoPath, composeDir: environment.composeDir, bundleBytes: 0, download: environment.download });
     let commandId: string | undefined;
     try {
       const sent = await ssm.send(

@@ -4,6 +4,7 @@ import { RefusedError } from "../../errors";
 import { requireDeploy, updateDeploy } from "../../history/deploys";
 import { composeScript } from "../../remote/compose-script";
 import { redactPresignedUrls } from "../../remote/preflight";
+import { systemdScript } from "../../remote/systemd-script";
 import type { DeployContext } from "../context";
 import type { Job, Phase } from "../job";
 import type { DeployShape } from "../plan";
@@ -25,13 +26,40 @@ export interface ScriptTarget {
   extractPaths?: string[];
   /** The bundle's size, for the pre-flight's free-disk check. */
   bytes?: number;
+  /** Members relative to this repo-relative directory (a `tar -C dist .` bundle): extracted into it. */
+  extractInto?: string;
 }
 
 /** The one place the host script's arguments are put together, for a new bundle and an existing one alike. */
 export function hostScript(environment: EnvironmentConfig, target: ScriptTarget): string {
+  const download = environment.download === "presigned-url" ? { mode: "presigned-url" as const, url: PRESIGN_PLACEHOLDER(target.bucket, target.key) } : { mode: "aws-cli" as const };
+  if (environment.profile === "systemd") {
+    const systemd = environment.systemd;
+    if (!systemd) throw new RefusedError('this environment\'s profile is "systemd" but it has no systemd block in the config');
+    if (target.extractInto !== undefined) throw new RefusedError("a bundle laid out for one directory cannot be deployed with the systemd profile (it needs VERSION and deploy/ at its root)");
+    return redactPresignedUrls(
+      systemdScript({
+        bundleBytes: target.bytes,
+        download,
+        deployLabel: target.label,
+        region: environment.region,
+        bucket: target.bucket,
+        key: target.key,
+        sha256: target.sha256,
+        unit: systemd.unit,
+        serviceDir: systemd.serviceDir,
+        unitDir: systemd.unitDir,
+        image: systemd.image,
+        owner: environment.fileOwner,
+        settleSeconds: systemd.settleSeconds,
+        // The whole bundle goes to a staging dir and only deploy/ and VERSION are installed from it, so a
+        // hand-made `tar -C dir .` bundle (./deploy, ./VERSION) works as well as a repo-relative one.
+      }),
+    );
+  }
   const script = composeScript({
     bundleBytes: target.bytes,
-    download: environment.download === "presigned-url" ? { mode: "presigned-url", url: PRESIGN_PLACEHOLDER(target.bucket, target.key) } : { mode: "aws-cli" },
+    download,
     deployLabel: target.label,
     repoPath: environment.repoPath,
     region: environment.region,
@@ -41,6 +69,7 @@ export function hostScript(environment: EnvironmentConfig, target: ScriptTarget)
     replace: target.shape.replace,
     paths: target.shape.paths,
     extractPaths: target.extractPaths,
+    extractInto: target.extractInto,
     owner: environment.fileOwner,
     composeDir: environment.composeDir,
     composeServices: target.shape.composeServices,

@@ -17,7 +17,7 @@ async function nextFreeKey(ctx: DeployContext, job: Job, key: string): Promise<s
   const parsed = parseBundleKey(key, ctx.config.bundleNamePrefix);
   if (!parsed) throw new RefusedError(`cannot pick a new bundle key after ${key}`);
   for (let stamp = parsed.stamp + 1; ; stamp++) {
-    const candidate = bundleKey(prefix, ctx.config.bundleNamePrefix, parsed.label, stamp);
+    const candidate = bundleKey(prefix, ctx.config.bundleNamePrefix, parsed.label, stamp, parsed.version);
     if (!(await isBundleKeyTaken(ctx.db, bucket, candidate)) && !(await objectExists(ctx.aws(region).s3, bucket, candidate))) return candidate;
   }
 }
@@ -45,7 +45,7 @@ async function reusable(ctx: DeployContext, job: Job, contentSha256: string): Pr
 async function packAndUpload(ctx: DeployContext, job: Job, key: string): Promise<"taken" | Uploaded> {
   const plan = job.plan!;
   const s3 = ctx.aws(job.environment.region).s3;
-  const packed = await packBundle({ repoDir: ctx.config.repo, label: plan.label, services: plan.services, paths: plan.paths, replace: plan.replace });
+  const packed = await packBundle({ repoDir: plan.sourceDir ?? ctx.config.repo, label: plan.label, services: plan.services, paths: plan.paths, replace: plan.replace, version: plan.version, ref: plan.ref });
   const reuse = await reusable(ctx, job, packed.contentSha256);
   if (reuse) {
     packed.stream.destroy(); // nothing is compressed or sent
@@ -54,6 +54,9 @@ async function packAndUpload(ctx: DeployContext, job: Job, key: string): Promise
   }
   const total = packed.manifest.files.reduce((sum, f) => sum + f.size, 0);
   await recordEvent(ctx.db, job.deployId, "pack", `${packed.manifest.files.length} files, ${total} bytes before compression → s3://${job.environment.bucket}/${key}`, { bytes: 0, total });
+  const git = packed.manifest.git;
+  if (plan.ref) await recordEvent(ctx.db, job.deployId, "source", `packed from a clean checkout of ${plan.ref} (${git?.sha.slice(0, 12) ?? "?"}${git?.tag ? `, tag ${git.tag}` : ""}), not the working tree`);
+  else if (git?.dirty) await recordEvent(ctx.db, job.deployId, "warning", `the working tree has uncommitted changes: this bundle is not any commit (${git.sha.slice(0, 12)} on ${git.branch} plus local edits). Deploy a tag or commit for a reproducible bundle.`);
   let lastProgressAt = 0;
   const progressWrites: Promise<unknown>[] = [];
   let etag: string | undefined;
@@ -62,7 +65,7 @@ async function packAndUpload(ctx: DeployContext, job: Job, key: string): Promise
       bucket: job.environment.bucket,
       key,
       body: packed.stream,
-      metadata: { services: plan.services.join(","), label: plan.label, "git-sha": packed.manifest.git?.sha ?? "", "created-by": packed.manifest.createdBy, "deckhand-deploy": job.deployId, [CONTENT_METADATA_KEY]: packed.contentSha256 },
+      metadata: { services: plan.services.join(","), label: plan.label, "git-sha": packed.manifest.git?.sha ?? "", ...(plan.version ? { version: plan.version } : {}), "created-by": packed.manifest.createdBy, "deckhand-deploy": job.deployId, [CONTENT_METADATA_KEY]: packed.contentSha256 },
       onProgress: (bytes) => {
         if (Date.now() - lastProgressAt < 250) return; // progress is for eyes: a few rows a second is plenty
         lastProgressAt = Date.now();

@@ -23,6 +23,16 @@ for (let i = 0; i < args.length; i++) {
   else positional.push(arg);
 }
 const [service, command, source, destination] = positional;
+// `aws ecr get-login-password --region R`: the instance role's ECR token (seeds/002's login), valid for R only.
+if (service === "ecr") {
+  if (command !== "get-login-password") usageError(`argument operation: the sandbox only provides "aws ecr get-login-password" (got "${command ?? ""}")`);
+  const at = args.indexOf("--region");
+  const region = at >= 0 ? args[at + 1] : process.env.AWS_REGION;
+  if (!region) usageError("You must specify a region.");
+  const { ecrToken } = await import("./system-root.mjs");
+  process.stdout.write(ecrToken(region));
+  process.exit(0);
+}
 if (service !== "s3") usageError(`argument command: the sandbox only provides "aws s3 cp" (got "${service ?? ""}")`);
 if (command !== "cp") usageError(`argument subcommand: the sandbox only provides "aws s3 cp" (got "${command ?? ""}")`);
 if (!source || !destination) usageError("the following arguments are required: paths");

@@ -17,7 +17,11 @@ function fail(message, code = 1) {
   process.exit(code);
 }
 if (!stateDir) fail("docker: the sandbox stand-in needs DECKHAND_SANDBOX_HOST_STATE");
-if (args[0] !== "compose") fail(`docker: '${args[0] ?? ""}' is not available on this sandbox host (only "docker compose")`);
+if (args[0] !== "compose") {
+  const { dockerImageCommand } = await import("./docker-image.mjs");
+  await dockerImageCommand(args);
+  process.exit(0);
+}
 
 // Split global compose options from the subcommand.
 let composeFile;
