@@ -3,6 +3,7 @@ import { UserFacingError } from "../errors";
 import { changeStatus, findActiveDeploy, getDeploy, insertDeploy, recordEvent, updateDeploy, type NewDeploy, type StatusChange } from "../history/deploys";
 import { redactPresignedUrls } from "../remote/preflight";
 import { ConflictError } from "../errors";
+import { takeEnvironmentLock } from "../lock/environment";
 import type { DeployContext } from "./context";
 import { moveJob, type Job } from "./job";
 import { runJob, withLock } from "./jobs";
@@ -30,9 +31,17 @@ export async function runPhases(ctx: DeployContext, job: Job): Promise<void> {
   } catch (error) {
     await recordFailure(ctx, job, error);
   } finally {
+    await releaseLock(ctx, job);
     await forgetPresignedUrl(ctx, job);
     for (const work of job.afterEnd ?? []) await work().catch((error) => console.error(`[deckhand] deploy ${job.deployId}: after-end work failed:`, error));
   }
+}
+
+/** Ended or paused: the environment is free for any panel (a confirm takes the lock again). */
+async function releaseLock(ctx: DeployContext, job: Job): Promise<void> {
+  const lock = job.lock;
+  job.lock = undefined;
+  await lock?.release().catch((error) => console.error(`[deckhand] deploy ${job.deployId}: could not release the bucket lock (it expires by itself):`, error));
 }
 
 /** A pre-signed URL is a credential: once the job stops, the stored script keeps only its redacted form. */
@@ -79,18 +88,33 @@ export type LaunchStart =
 export async function launch(ctx: DeployContext, job: Job, start: LaunchStart): Promise<string> {
   await withLock(`environment:${job.environmentName}`, async () => {
     await assertEnvironmentIdle(ctx, job.environmentName, job.deployId);
-    if ("insert" in start) {
-      await insertDeploy(ctx.db, start.insert);
-      job.status = "queued";
-    } else {
-      job.status = await changeStatus(ctx.db, job.deployId, start.move);
+    // Across laptops: the bucket lock, taken before anything is recorded (a refusal names the holder).
+    const lock = await takeEnvironmentLock(ctx, job.environmentName, job.deployId);
+    try {
+      if ("insert" in start) {
+        await insertDeploy(ctx.db, start.insert);
+        job.status = "queued";
+      } else {
+        job.status = await changeStatus(ctx.db, job.deployId, start.move);
+      }
+    } catch (error) {
+      await lock.release().catch(() => undefined);
+      throw error;
     }
+    job.lock = lock;
   });
   void runJob(job.deployId, () => runPhases(ctx, job));
   return job.deployId;
 }
 
-/** Runs a job for a deploy already in the job's status (a restart resuming its watch): no lock, no move. */
+/** Runs a job for a deploy already in the job's status (a restart resuming its watch): no in-process check, no move. */
 export function continueJob(ctx: DeployContext, job: Job): Promise<void> {
-  return runJob(job.deployId, () => runPhases(ctx, job));
+  return runJob(job.deployId, async () => {
+    // The command already runs on the hosts: watch it whatever the lock says, but say so if not held.
+    job.lock ??= await takeEnvironmentLock(ctx, job.environmentName, job.deployId).catch(async (error) => {
+      await recordEvent(ctx.db, job.deployId, "state", `watching without the environment's bucket lock: ${failureMessage(error)}`).catch(() => undefined);
+      return undefined;
+    });
+    await runPhases(ctx, job);
+  });
 }

@@ -10,7 +10,7 @@ import { migrateDatabase } from "./migrate";
 describe("history database", () => {
   it("migrates an empty database once and round-trips every model through Prisma", async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-db-")), "history.db");
-    expect(migrateDatabase(file)).toEqual(["20261123000000_init"]);
+    expect(migrateDatabase(file)).toEqual(["20261123000000_init", "20261123170000_lock_breaks"]);
     expect(migrateDatabase(file)).toEqual([]); // idempotent
 
     const db = openDatabase(file);
@@ -39,7 +39,7 @@ describe("history database", () => {
     // Every column of schema.prisma exists in the SQL (and no more): the two cannot drift apart.
     const raw = new Database(file);
     const schema = fs.readFileSync(path.resolve(import.meta.dirname, "../../prisma/schema.prisma"), "utf8");
-    for (const model of ["Deploy", "HostRun", "OutputChunk", "DeployEvent"]) {
+    for (const model of ["Deploy", "HostRun", "OutputChunk", "DeployEvent", "LockBreak"]) {
       const block = new RegExp(`model ${model} \\{([\\s\\S]*?)\\n\\}`).exec(schema)![1];
       const scalarFields = block
         .split("\n")

@@ -1,6 +1,7 @@
 import "server-only";
 import { describeAwsError } from "../aws/errors";
-import { describePing, type HostPing } from "../aws/ssm";
+import { cachedPing } from "../aws/ping-cache";
+import type { HostPing } from "../aws/ssm";
 import { getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
 import { toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
 import { parseManifest } from "../bundle/manifest";
@@ -18,7 +19,7 @@ export async function loadOverview(): Promise<OverviewView> {
     Object.entries(config.environments).map(async ([name, env]) => {
       const ids = env.hosts.map((h) => h.instanceId);
       const [ping, last] = await Promise.all([
-        describePing(state.ctx!.aws(env.region).ssm, ids).then(
+        cachedPing(state.ctx!.aws(env.region).ssm, `${env.region}/${name}`, ids).then(
           (map) => ({ map, error: null as string | null }),
           (error) => ({ map: new Map<string, HostPing>(), error: describeAwsError(error, "asking SSM which hosts are online") }),
         ),

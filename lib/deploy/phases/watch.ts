@@ -31,33 +31,36 @@ async function pollCommand(ctx: DeployContext, job: Job, commandId: string, open
   const invocations = await listInvocations(ctx.aws(job.environment.region).ssm, commandId);
   let changed = false;
   let giveUp: string | null = null;
-  for (const run of open) {
-    const invocation = invocations.find((i) => i.InstanceId === run.instanceId);
-    if (!invocation) {
-      if (Date.now() - run.startedAt.getTime() > NEVER_LISTED_MS) {
-        await updateHostRun(ctx.db, run.id, { status: "Failed", statusDetails: "SSM never listed an invocation for this host", responseCode: -1, finishedAt: new Date() });
-        await appendOutput(ctx.db, [{ hostRunId: run.id, stream: "status", text: "Failed (SSM never listed an invocation for this host)" }]);
-        changed = true;
+  // Hosts are read side by side: one host's result retried through throttling never delays another's.
+  await Promise.all(
+    open.map(async (run) => {
+      const invocation = invocations.find((i) => i.InstanceId === run.instanceId);
+      if (!invocation) {
+        if (Date.now() - run.startedAt.getTime() > NEVER_LISTED_MS) {
+          await updateHostRun(ctx.db, run.id, { status: "Failed", statusDetails: "SSM never listed an invocation for this host", responseCode: -1, finishedAt: new Date() });
+          await appendOutput(ctx.db, [{ hostRunId: run.id, stream: "status", text: "Failed (SSM never listed an invocation for this host)" }]);
+          changed = true;
+        }
+        return;
       }
-      continue;
-    }
-    const status = invocation.Status ?? "Pending";
-    const details = invocation.StatusDetails ?? null;
-    if (status === run.status && details === run.statusDetails) continue;
-    if (isTerminalHostStatus(status)) {
-      try {
-        const notes = await finishHostRun(ctx, job.environment, run);
-        for (const note of notes) await recordEvent(ctx.db, job.deployId, "watch", `${run.hostName}: ${note}`);
-      } catch (error) {
-        giveUp ??= await trouble.failed(error, `reading the result of ${run.hostName}`);
-        continue; // read again next cycle; the other hosts go on
+      const status = invocation.Status ?? "Pending";
+      const details = invocation.StatusDetails ?? null;
+      if (status === run.status && details === run.statusDetails) return;
+      if (isTerminalHostStatus(status)) {
+        try {
+          const notes = await finishHostRun(ctx, job.environment, run);
+          for (const note of notes) await recordEvent(ctx.db, job.deployId, "watch", `${run.hostName}: ${note}`);
+        } catch (error) {
+          giveUp ??= await trouble.failed(error, `reading the result of ${run.hostName}`);
+          return; // read again next cycle; the other hosts go on
+        }
+      } else {
+        await updateHostRun(ctx.db, run.id, { status, statusDetails: details });
       }
-    } else {
-      await updateHostRun(ctx.db, run.id, { status, statusDetails: details });
-    }
-    await appendOutput(ctx.db, [{ hostRunId: run.id, stream: "status", text: `${status}${details && details !== status ? ` (${details})` : ""}` }]);
-    changed = true;
-  }
+      await appendOutput(ctx.db, [{ hostRunId: run.id, stream: "status", text: `${status}${details && details !== status ? ` (${details})` : ""}` }]);
+      changed = true;
+    }),
+  );
   return { changed, giveUp };
 }
 
