@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { cancelDeploy, confirmDeploy, resumeWatching, startDeploy } from "@/lib/deploy/deploy";
 import { previewRedeploy, retryFailedHosts, startRedeploy } from "@/lib/deploy/redeploy";
+import { breakEnvironmentLock } from "@/lib/lock/environment";
 import { runAction } from "@/lib/server/action";
 import { requireContext } from "@/lib/server/deckhand";
 import { FAULT_NAMES } from "@/lib/sandbox/faults";
@@ -30,6 +31,14 @@ export async function cancelDeployAction(input: unknown) {
 
 export async function resumeWatchingAction(input: unknown) {
   return runAction(z.object({ deployId }), input, async ({ deployId }) => resumeWatching(await requireContext(), deployId));
+}
+
+/** Breaks an environment's bucket lock whose panel stopped renewing it: refused unless expired; recorded. */
+export async function breakLockAction(input: unknown) {
+  return runAction(z.object({ environment: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "not an environment name") }), input, async ({ environment }) => {
+    const held = await breakEnvironmentLock(await requireContext(), environment);
+    return { owner: held.record.owner, deployId: held.record.deployId };
+  });
 }
 
 export async function setSandboxFaultAction(input: unknown) {

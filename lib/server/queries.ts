@@ -2,11 +2,14 @@ import "server-only";
 import { describeAwsError } from "../aws/errors";
 import { cachedPing } from "../aws/ping-cache";
 import type { HostPing } from "../aws/ssm";
-import { getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
+import { getDeploy, getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
 import { toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
 import { parseManifest } from "../bundle/manifest";
 import { bundlesPage, liveView } from "../deploy/bundles";
 import { diffAgainstLive } from "../deploy/redeploy";
+import { isExpired } from "../lock/bucket-lock";
+import { whoHoldsEnvironment } from "../lock/environment";
+import type { EnvironmentLockView } from "../deploy/views";
 import { getDeckhand, requireContext } from "./deckhand";
 
 export async function loadOverview(): Promise<OverviewView> {
@@ -18,12 +21,22 @@ export async function loadOverview(): Promise<OverviewView> {
   const environments: EnvironmentView[] = await Promise.all(
     Object.entries(config.environments).map(async ([name, env]) => {
       const ids = env.hosts.map((h) => h.instanceId);
-      const [ping, last] = await Promise.all([
+      const lockRead = whoHoldsEnvironment(state.ctx!, name).then(
+        async (held) => ({
+          lock: held
+            ? ({ ...held.record, expired: isExpired(held.record), unreadable: held.unreadable, local: Boolean(await getDeploy(state.db, held.record.deployId).catch(() => null)) } satisfies EnvironmentLockView)
+            : null,
+          lockError: null as string | null,
+        }),
+        (error) => ({ lock: null, lockError: describeAwsError(error, "reading the environment's bucket lock") }),
+      );
+      const [ping, last, lock] = await Promise.all([
         cachedPing(state.ctx!.aws(env.region).ssm, `${env.region}/${name}`, ids).then(
           (map) => ({ map, error: null as string | null }),
           (error) => ({ map: new Map<string, HostPing>(), error: describeAwsError(error, "asking SSM which hosts are online") }),
         ),
         lastRunPerHost(state.db, name, ids),
+        lockRead,
       ]);
       const live = await liveView(state.ctx!, name);
       return {
@@ -36,6 +49,7 @@ export async function loadOverview(): Promise<OverviewView> {
         albUrl: env.albUrl ?? null,
         pingError: ping.error,
         live,
+        ...lock,
         hosts: env.hosts.map((h) => {
           const run = last.get(h.instanceId);
           return { instanceId: h.instanceId, name: h.name, ping: ping.map.get(h.instanceId)?.pingStatus ?? (ping.error ? null : "Not registered"), last: run ? { ...run, at: run.at.toISOString() } : null };
