@@ -59,6 +59,8 @@ describe("the host script puts back what it replaced", () => {
     expect(run.stderr).toMatch(/failed to solve/); // it failed in the build, after extraction
     expect(run.stdout).toMatch(/==> restored services\/audit as they were before this deploy \(a step failed; last step reached: docker compose build --no-cache audit\)/);
     expect(tree(dirOf(failing))).toEqual(before);
+    // The deploy says so in its own words, not only in the host's output.
+    expect(deploy.events.map((e) => e.message)).toContainEqual(expect.stringMatching(/^EC2 a: restored services\/audit as they were before this deploy \(a step failed; last step reached: docker compose build/));
     // The healthy host applied it: the comparison can tell a change from none.
     expect(tree(dirOf(healthy))).not.toEqual(beforeHealthy);
   }, 90_000);
