@@ -4,8 +4,9 @@ import { cancelDeploy, confirmDeploy, rerunChecks, resumeWatching, startDeploy }
 import { startRunbookAction } from "@/lib/deploy/runbook";
 import { preDeployChecklist } from "@/lib/deploy/checklist";
 import { previewRedeploy, retryFailedHosts, startRedeploy } from "@/lib/deploy/redeploy";
+import { breakEnvironmentLock } from "@/lib/lock/environment";
 import { runAction } from "@/lib/server/action";
-import { checklistInput, confirmDeployInput, deployIdInput, redeployInput, runActionInput, sandboxFaultInput, startDeployInput, startRedeployInput } from "@/lib/server/action-schemas";
+import { checklistInput, confirmDeployInput, environmentInput, deployIdInput, redeployInput, runActionInput, sandboxFaultInput, startDeployInput, startRedeployInput } from "@/lib/server/action-schemas";
 import { requireContext } from "@/lib/server/deckhand";
 import { setSandboxFault } from "@/lib/server/sandbox-control";
 
@@ -40,6 +41,14 @@ export async function rerunChecksAction(input: unknown) {
 /** A runbook action from the config (e.g. the Docker DNS fix) on one host or all, recorded like a deploy. */
 export async function runRunbookAction(input: unknown) {
   return runAction(runActionInput, input, async (request) => ({ deployId: await startRunbookAction(await requireContext(), request) }));
+}
+
+/** Breaks an environment's bucket lock whose panel stopped renewing it: refused unless expired; recorded. */
+export async function breakLockAction(input: unknown) {
+  return runAction(environmentInput, input, async ({ environment }) => {
+    const held = await breakEnvironmentLock(await requireContext(), environment);
+    return { owner: held.record.owner, deployId: held.record.deployId };
+  });
 }
 
 export async function setSandboxFaultAction(input: unknown) {

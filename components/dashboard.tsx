@@ -1,10 +1,10 @@
 "use client";
 
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMemo, useState, useTransition } from "react";
-import { startDeployAction } from "@/app/actions";
+import { breakLockAction, startDeployAction } from "@/app/actions";
 import { withToken } from "./panel-token";
 import { PreDeployChecklist } from "./pre-deploy-checklist";
 import { deployShape } from "@/lib/deploy/plan";
@@ -75,10 +75,59 @@ function EnvironmentSection({ environment, services }: { environment: Environmen
         </span>
       </div>
       {environment.pingError && <ErrorBox title="SSM" message={environment.pingError} />}
+      <LockBanner environment={environment} />
       <HostTable environment={environment} />
       <LiveMatrix environment={environment} services={services} />
       <DeployForm environment={environment} services={services} />
     </section>
+  );
+}
+
+/** Who holds the environment across laptops (the bucket lock); an expired one can be broken here. */
+function LockBanner({ environment }: { environment: EnvironmentView }) {
+  const queryClient = useQueryClient();
+  const [pending, startTransition] = useTransition();
+  const [error, setError] = useState<string | null>(null);
+  if (environment.lockError) return <ErrorBox title="Environment lock" message={environment.lockError} />;
+  const lock = environment.lock;
+  if (!lock) return null;
+  const breakLock = () =>
+    startTransition(async () => {
+      const result = await breakLockAction(withToken({ environment: environment.name }));
+      setError(result.ok ? null : result.error);
+      await queryClient.invalidateQueries({ queryKey: ["overview"] });
+    });
+  return (
+    <div data-testid={`lock-${environment.name}`} className={`flex flex-wrap items-center gap-x-3 gap-y-1 rounded-lg border p-3 text-sm ${lock.expired ? "border-amber-300 bg-amber-50 text-amber-900" : "border-slate-300 bg-slate-50 text-slate-800"}`}>
+      <span>
+        <span className="font-semibold">{lock.expired ? "Lock expired:" : "Deploying:"}</span>{" "}
+        {lock.unreadable ? (
+          "an unreadable lock object (not written by Deckhand)"
+        ) : (
+          <>
+            held by <span className="font-mono">{lock.owner}</span> (<span className="font-mono text-xs">{lock.identity}</span>) for deploy{" "}
+            {lock.local ? (
+              <Link href={`/deploys/${lock.deployId}`} className="text-sky-700 hover:underline">
+                {lock.deployId}
+              </Link>
+            ) : (
+              <span className="font-mono">{lock.deployId}</span>
+            )}
+          </>
+        )}{" "}
+        since <Time iso={lock.takenAt} />, {lock.expired ? "expired" : "expires"} <Time iso={lock.expiresAt} />
+      </span>
+      {lock.expired && (
+        <button type="button" disabled={pending} onClick={breakLock} data-testid="break-lock" title="Its panel stopped renewing it: break it only if that panel is gone" className="rounded-md border border-amber-400 px-3 py-1 font-semibold hover:bg-amber-100 disabled:opacity-50">
+          {pending ? "Breaking…" : "Break the lock"}
+        </button>
+      )}
+      {error && (
+        <span role="alert" className="text-red-700">
+          {error}
+        </span>
+      )}
+    </div>
   );
 }
 

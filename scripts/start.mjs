@@ -76,7 +76,8 @@ function stopAll(code) {
       child.kill("SIGTERM");
     }
   }
-  const deadline = Date.now() + 5000;
+  // The sandbox may still be starting (it stops once started): give it time before SIGKILL, which would leave its root behind.
+  const deadline = Date.now() + 15_000;
   const finish = () => {
     const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
     if (running.length > 0 && Date.now() < deadline) return setTimeout(finish, 100);

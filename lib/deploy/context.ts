@@ -13,12 +13,15 @@ export interface DeployContext {
   giveUpAfterMs?: number;
   /** How long live output is still read after the last host ended (CloudWatch makes events searchable late). */
   liveTailGraceMs?: number;
+  /** Lifetime of the environment's bucket lock; renewed every third of it while a job runs. */
+  lockTtlMs?: number;
 }
 
 export interface ContextOptions {
   pollIntervalMs?: number;
   giveUpAfterMs?: number;
   liveTailGraceMs?: number;
+  lockTtlMs?: number;
 }
 
 export function createDeployContext(config: LoadedConfig, db: Db, options: ContextOptions = {}): DeployContext {

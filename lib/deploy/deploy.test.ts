@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sendScript } from "../aws/ssm";
 import type { Db } from "../history/db";
-import { changeStatus, createHostRuns, getDeployDetail, insertDeploy, listUnfinishedDeploys } from "../history/deploys";
+import { changeStatus, createHostRuns, getDeployDetail, insertDeploy, listDeploys, listUnfinishedDeploys } from "../history/deploys";
 import { bumpSampleRepo, type Sandbox } from "../sandbox";
 import { createDeployContext, type DeployContext } from "./context";
 import { cancelDeploy, freshBundleKey, startDeploy } from "./deploy";
@@ -218,12 +218,11 @@ describe("deploy path against the sandbox", () => {
     const broken = (patch: Partial<typeof environment>) =>
       createDeployContext({ ...ctx.config, environments: { sandbox: { ...environment, ...patch } } }, db, { pollIntervalMs: 250, liveTailGraceMs: 1500 });
 
+    // The environment lock lives in the bucket: a missing bucket is refused before anything is recorded.
     const noBucket = broken({ bucket: "no-such-deckhand-bucket" });
-    const first = await startDeploy(noBucket, { environment: "sandbox", services: ["audit"] });
-    await jobSettled(first);
-    const failedUpload = await getDeployDetail(db, first);
-    expect(failedUpload?.status).toBe("failed");
-    expect(failedUpload?.error).toMatch(/bucket does not exist/);
+    const before = (await listDeploys(db)).length;
+    await expect(startDeploy(noBucket, { environment: "sandbox", services: ["audit"] })).rejects.toThrow(/Could not take the environment lock s3:\/\/no-such-deckhand-bucket\/.*bucket does not exist/);
+    expect((await listDeploys(db)).length).toBe(before);
 
     const unknownHost = broken({ hosts: [{ instanceId: "i-0000000000000dead", name: "ghost" }] });
     const second = await startDeploy(unknownHost, { environment: "sandbox", services: ["audit"] });

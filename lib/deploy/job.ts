@@ -1,4 +1,5 @@
 import type { EnvironmentConfig } from "../config/schema";
+import type { BucketLock } from "../lock/bucket-lock";
 import { changeStatus, type StatusChange } from "../history/deploys";
 import type { DeployContext } from "./context";
 import type { DeployPlan } from "./plan";
@@ -40,6 +41,8 @@ export interface Job {
   skipOfflineHosts?: boolean;
   /** Work that runs after the deploy's status is final (late live output), awaited by the job. */
   afterEnd?: (() => Promise<void>)[];
+  /** The environment's bucket lock while this job runs (released when it ends or pauses). */
+  lock?: BucketLock;
 }
 
 /** Moves the job's deploy from the status it knows to `to`; refused if anyone else moved it meanwhile. */

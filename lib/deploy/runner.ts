@@ -1,8 +1,10 @@
+import { environmentsSharingHosts } from "./environment-rules";
 import { describeAwsError } from "../aws/errors";
 import { UserFacingError } from "../errors";
 import { changeStatus, findActiveDeploy, getDeploy, insertDeploy, recordEvent, updateDeploy, type NewDeploy, type StatusChange } from "../history/deploys";
 import { redactPresignedUrls } from "../remote/preflight";
 import { ConflictError } from "../errors";
+import { takeEnvironmentLock } from "../lock/environment";
 import type { DeployContext } from "./context";
 import { moveJob, type Job } from "./job";
 import { runJob, withLock } from "./jobs";
@@ -33,10 +35,18 @@ export async function runPhases(ctx: DeployContext, job: Job): Promise<void> {
   } catch (error) {
     await recordFailure(ctx, job, error);
   } finally {
+    await releaseLock(ctx, job);
     await forgetPresignedUrl(ctx, job);
     if (isEndStatus(job.status)) await notifyEnd(ctx.db, job.deployId).catch((error) => console.error(`[deckhand] deploy ${job.deployId}: notification failed:`, error));
     for (const work of job.afterEnd ?? []) await work().catch((error) => console.error(`[deckhand] deploy ${job.deployId}: after-end work failed:`, error));
   }
+}
+
+/** Ended or paused: the environment is free for any panel (a confirm takes the lock again). */
+async function releaseLock(ctx: DeployContext, job: Job): Promise<void> {
+  const lock = job.lock;
+  job.lock = undefined;
+  await lock?.release().catch((error) => console.error(`[deckhand] deploy ${job.deployId}: could not release the bucket lock (it expires by itself):`, error));
 }
 
 /** A pre-signed URL is a credential: once the job stops, the stored script keeps only its redacted form. */
@@ -64,9 +74,13 @@ async function recordFailure(ctx: DeployContext, job: Job, error: unknown): Prom
 
 /** One deploy at a time per environment: two scripts rebuilding containers on the same hosts would race. */
 async function assertEnvironmentIdle(ctx: DeployContext, environment: string, exceptDeployId?: string): Promise<void> {
-  const active = await findActiveDeploy(ctx.db, environment);
-  if (active && active.id !== exceptDeployId) {
-    throw new ConflictError(`Deploy ${active.id} is still ${statusWords(active.status)} on ${environment}: wait for it to end or cancel it first.`);
+  // Environments that share a host share its containers: one deploy at a time across all of them.
+  for (const name of environmentsSharingHosts(ctx.config.environments, environment)) {
+    const active = await findActiveDeploy(ctx.db, name);
+    if (active && active.id !== exceptDeployId) {
+      const where = name === environment ? environment : `${name}, which shares hosts with ${environment}`;
+      throw new ConflictError(`Deploy ${active.id} is still ${statusWords(active.status)} on ${where}: wait for it to end or cancel it first.`);
+    }
   }
 }
 
@@ -81,20 +95,35 @@ export type LaunchStart =
  * deploy (insert or compare-and-set), then run the job in the background. Returns once it is recorded.
  */
 export async function launch(ctx: DeployContext, job: Job, start: LaunchStart): Promise<string> {
-  await withLock(`environment:${job.environmentName}`, async () => {
+  await withLock(`hosts:${environmentsSharingHosts(ctx.config.environments, job.environmentName).sort().join(",")}`, async () => {
     await assertEnvironmentIdle(ctx, job.environmentName, job.deployId);
-    if ("insert" in start) {
-      await insertDeploy(ctx.db, start.insert);
-      job.status = "queued";
-    } else {
-      job.status = await changeStatus(ctx.db, job.deployId, start.move);
+    // Across laptops: the bucket lock, taken before anything is recorded (a refusal names the holder).
+    const lock = await takeEnvironmentLock(ctx, job.environmentName, job.deployId);
+    try {
+      if ("insert" in start) {
+        await insertDeploy(ctx.db, start.insert);
+        job.status = "queued";
+      } else {
+        job.status = await changeStatus(ctx.db, job.deployId, start.move);
+      }
+    } catch (error) {
+      await lock.release().catch(() => undefined);
+      throw error;
     }
+    job.lock = lock;
   });
   void runJob(job.deployId, () => runPhases(ctx, job));
   return job.deployId;
 }
 
-/** Runs a job for a deploy already in the job's status (a restart resuming its watch): no lock, no move. */
+/** Runs a job for a deploy already in the job's status (a restart resuming its watch): no in-process check, no move. */
 export function continueJob(ctx: DeployContext, job: Job): Promise<void> {
-  return runJob(job.deployId, () => runPhases(ctx, job));
+  return runJob(job.deployId, async () => {
+    // The command already runs on the hosts: watch it whatever the lock says, but say so if not held.
+    job.lock ??= await takeEnvironmentLock(ctx, job.environmentName, job.deployId).catch(async (error) => {
+      await recordEvent(ctx.db, job.deployId, "state", `watching without the environment's bucket lock: ${failureMessage(error)}`).catch(() => undefined);
+      return undefined;
+    });
+    await runPhases(ctx, job);
+  });
 }

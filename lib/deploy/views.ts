@@ -180,6 +180,23 @@ export interface EnvironmentView {
   live: LiveView;
   /** The deploy running in this environment now, if any (Deploy is disabled while it runs). */
   activeDeploy?: ActiveDeployView | null;
+  /** Who holds the environment's bucket lock (any panel, any laptop); null when free. */
+  lock: EnvironmentLockView | null;
+  lockError: string | null;
+}
+
+/** The bucket lock as the dashboard shows it: from the lock object, checked, never trusted further. */
+export interface EnvironmentLockView {
+  owner: string;
+  identity: string;
+  deployId: string;
+  takenAt: string;
+  expiresAt: string;
+  expired: boolean;
+  /** Not written by Deckhand: shown, never believed. */
+  unreadable: boolean;
+  /** The deploy is in this panel's history (a link to it works). */
+  local: boolean;
 }
 
 export interface ServiceView {

@@ -42,7 +42,7 @@ describe("history database", () => {
     const raw = new Database(file);
     const schema = fs.readFileSync(path.resolve(import.meta.dirname, "../../prisma/schema.prisma"), "utf8");
     const models = [...schema.matchAll(/^model (\w+) \{/gm)].map((m) => m[1]);
-    expect(models).toEqual(expect.arrayContaining(["Deploy", "HostRun", "OutputChunk", "DeployEvent", "CheckRun"]));
+    expect(models).toEqual(expect.arrayContaining(["Deploy", "HostRun", "OutputChunk", "DeployEvent", "CheckRun", "LockBreak"]));
     for (const model of models) {
       const block = new RegExp(`model ${model} \\{([\\s\\S]*?)\\n\\}`).exec(schema)![1];
       const scalarFields = block

@@ -1,5 +1,6 @@
 import { archiveCheckLines, SAFE_EXTRACT_FLAGS } from "./archive-check";
 import { awsCliDownloadLines, preflightLines, presignedDownloadLines } from "./preflight";
+import { restoreArmLines, restoreDisarmLines } from "./restore";
 import { checked, q, shellQuote, UnsafeValueError } from "./shell";
 
 /** Everything the "compose" host profile needs to deploy one bundle (seeds/000's recipe, generalised). */
@@ -65,6 +66,7 @@ export function composeScript(input: ComposeScriptInput): string {
     `  echo "sha256 mismatch: expected $EXPECTED_SHA256, got $ACTUAL_SHA256; nothing was extracted" >&2`,
     `  exit 3`,
     `fi`,
+    ...restoreArmLines({ deployLabel: input.deployLabel, paths: input.extractPaths ?? input.paths, replace: input.replace }),
   ];
   lines.push(...archiveCheckLines("TMP"));
   for (const dir of input.replace) {
@@ -92,6 +94,6 @@ export function composeScript(input: ComposeScriptInput): string {
       `sudo docker compose up -d --no-deps --force-recreate ${s}`,
     );
   }
-  lines.push(`step "done: "${label}`, "");
+  lines.push(...restoreDisarmLines(), `step "done: "${label}`, "");
   return lines.join("\n");
 }

@@ -1,6 +1,7 @@
 // In front of fauxqs, the parts of S3 it is kinder about than AWS:
 // - conditional writes: `If-None-Match: *` on PutObject and on CompleteMultipartUpload answers 412
-//   PreconditionFailed when the key exists;
+//   PreconditionFailed when the key exists; `If-Match: <etag>` on PutObject and DeleteObject answers
+//   412 when the object's ETag differs and 404 NoSuchKey when there is no object (the bucket lock);
 // - bucket lifecycle configuration: fauxqs accepts a PUT and forgets it, and answers GET with an empty
 //   200; S3 keeps the rules and answers 404 NoSuchLifecycleConfiguration for a bucket without any.
 // Everything else is passed through untouched (bodies streamed, the Host header kept for signatures).
@@ -16,12 +17,12 @@ function s3Error(res: http.ServerResponse, status: number, code: string, message
   res.end(body);
 }
 
-function preconditionFailed(res: http.ServerResponse, key: string): void {
+function preconditionFailed(res: http.ServerResponse, key: string, condition = "If-None-Match"): void {
   const requestId = randomUUID();
   const body =
     `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code>` +
     `<Message>At least one of the pre-conditions you specified did not hold</Message>` +
-    `<Condition>If-None-Match</Condition><Key>${key.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`)}</Key>` +
+    `<Condition>${condition}</Condition><Key>${key.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`)}</Key>` +
     `<RequestId>${requestId}</RequestId></Error>`;
   res.writeHead(412, { "content-type": "application/xml", "content-length": Buffer.byteLength(body), "x-amz-request-id": requestId });
   res.end(body);
@@ -71,12 +72,14 @@ export async function startConditionalS3(upstreamUrl: string, signing: { credent
       req.pipe(out);
     });
 
-  const exists = async (bucket: string, key: string): Promise<boolean> => {
+  /** The object's ETag, or null when there is none. */
+  const head = async (bucket: string, key: string): Promise<string | null> => {
     const url = `${upstream.origin}/${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
     // fauxqs checks signatures like S3: the front's own look-up is signed with the sandbox's key.
     const response = await signedFetch(url, { method: "HEAD" }, { ...signing, service: "s3" });
-    return response.ok;
+    return response.ok ? (response.headers.get("etag") ?? "") : null;
   };
+  const sameEtag = (a: string, b: string) => a.replace(/"/g, "").trim() === b.replace(/"/g, "").trim();
 
   const lifecycles = new Map<string, string>();
   const lifecycle = async (req: http.IncomingMessage, res: http.ServerResponse, bucket: string) => {
@@ -106,14 +109,28 @@ export async function startConditionalS3(upstreamUrl: string, signing: { credent
     if (bucketOnly && url.searchParams.has("lifecycle")) return void lifecycle(req, res, bucketOnly[1]!);
     const target = objectPath(url);
     const conditional = String(req.headers["if-none-match"] ?? "").trim() === "*";
+    const ifMatch = typeof req.headers["if-match"] === "string" ? req.headers["if-match"] : null;
     const isPut = req.method === "PUT" && !url.searchParams.has("partNumber") && !url.searchParams.has("uploadId") && !req.headers["x-amz-copy-source"];
     const isComplete = req.method === "POST" && url.searchParams.has("uploadId");
-    if (!target || !conditional || !(isPut || isComplete)) return void forward(req, res);
-    // The header stays: it is part of the request's signature, which fauxqs checks (and otherwise ignores it).
+    const isDelete = req.method === "DELETE" && !url.searchParams.has("uploadId");
+    const guarded = target && ((conditional && (isPut || isComplete)) || (ifMatch !== null && (isPut || isDelete)));
+    if (!target || !guarded) return void forward(req, res);
+    // The headers stay: they are part of the request's signature, which fauxqs checks (and otherwise ignores them).
     void withKeyLock(`${target.bucket}/${target.key}`, async () => {
-      if (await exists(target.bucket, target.key)) {
+      const etag = await head(target.bucket, target.key);
+      if (conditional && etag !== null) {
         req.resume();
         preconditionFailed(res, target.key);
+        return;
+      }
+      if (ifMatch !== null && etag === null) {
+        req.resume();
+        s3Error(res, 404, "NoSuchKey", "The specified key does not exist.", `<Key>${target.key.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`)}</Key>`);
+        return;
+      }
+      if (ifMatch !== null && etag !== null && !sameEtag(ifMatch, etag)) {
+        req.resume();
+        preconditionFailed(res, target.key, "If-Match");
         return;
       }
       await forward(req, res);

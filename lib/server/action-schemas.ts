@@ -35,6 +35,7 @@ export const startDeployInput = z.object({
   ref: z.string().max(200, "too long").regex(/^[A-Za-z0-9._\/-]*$/, "not a tag or commit").refine((r) => !r.startsWith("-") && !r.includes(".."), "not a tag or commit").optional(),
   goAheadReason: z.string().trim().max(500, "keep the reason under 500 characters").refine((r) => !/[\0\r]/.test(r), "no control characters").optional() });
 export const checklistInput = z.object({ environment: environmentName, services });
+export const environmentInput = z.object({ environment: environmentName });
 export const deployIdInput = z.object({ deployId });
 /** Confirming a reviewed script carries the sha256 of the script the operator read. */
 export const confirmDeployInput = z.object({ deployId, scriptSha256: sha256 });
@@ -69,6 +70,7 @@ export const ACTION_SCHEMAS = {
   cancelDeployAction: deployIdInput,
   resumeWatchingAction: deployIdInput,
   preDeployChecklistAction: checklistInput,
+  breakLockAction: environmentInput,
   rerunChecksAction: deployIdInput,
   runRunbookAction: runActionInput,
   retryFailedHostsAction: deployIdInput,

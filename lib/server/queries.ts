@@ -3,13 +3,17 @@ import { listCheckRuns } from "../history/checks";
 import { deploySummaryText } from "../deploy/summary";
 import { isActiveStatus } from "../deploy/status";
 import { describeAwsError } from "../aws/errors";
-import { describePing, type HostPing } from "../aws/ssm";
-import { getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
+import { cachedPing } from "../aws/ping-cache";
+import type { HostPing } from "../aws/ssm";
+import { getDeploy, getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
 import { toCheckRunView, toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
 import { suggestNextVersion } from "../bundle/git";
 import { parseManifest } from "../bundle/manifest";
 import { bundlesPage, liveView } from "../deploy/bundles";
 import { diffAgainstLive } from "../deploy/redeploy";
+import { isExpired } from "../lock/bucket-lock";
+import { whoHoldsEnvironment } from "../lock/environment";
+import type { EnvironmentLockView } from "../deploy/views";
 import { getDeckhand, requireContext } from "./deckhand";
 import { activeDeploys, deployHeadline } from "../deploy/active";
 import { liveBundles, newestLive } from "../history/live";
@@ -29,12 +33,22 @@ export async function loadOverview(): Promise<OverviewView> {
   const environments: EnvironmentView[] = await Promise.all(
     Object.entries(config.environments).map(async ([name, env]) => {
       const ids = env.hosts.map((h) => h.instanceId);
-      const [ping, last] = await Promise.all([
-        describePing(state.ctx!.aws(env.region).ssm, ids).then(
+      const lockRead = whoHoldsEnvironment(state.ctx!, name).then(
+        async (held) => ({
+          lock: held
+            ? ({ ...held.record, expired: isExpired(held.record), unreadable: held.unreadable, local: Boolean(await getDeploy(state.db, held.record.deployId).catch(() => null)) } satisfies EnvironmentLockView)
+            : null,
+          lockError: null as string | null,
+        }),
+        (error) => ({ lock: null, lockError: describeAwsError(error, "reading the environment's bucket lock") }),
+      );
+      const [ping, last, lock] = await Promise.all([
+        cachedPing(state.ctx!.aws(env.region).ssm, `${env.region}/${name}`, ids).then(
           (map) => ({ map, error: null as string | null }),
           (error) => ({ map: new Map<string, HostPing>(), error: describeAwsError(error, "asking SSM which hosts are online") }),
         ),
         lastRunPerHost(state.db, name, ids),
+        lockRead,
       ]);
       const [live, versions] = await Promise.all([liveView(state.ctx!, name), suggestNextVersion(config.repo, env.versionSuffix)]);
       return {
@@ -53,6 +67,7 @@ export async function loadOverview(): Promise<OverviewView> {
         pingError: ping.error,
         live,
         activeDeploy: active.find((d) => d.environment === name) ?? null,
+        ...lock,
         hosts: env.hosts.map((h) => {
           const run = last.get(h.instanceId);
           return { instanceId: h.instanceId, name: h.name, ping: ping.map.get(h.instanceId)?.pingStatus ?? (ping.error ? null : "Not registered"), last: run ? { ...run, at: run.at.toISOString() } : null };

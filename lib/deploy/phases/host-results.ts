@@ -91,5 +91,20 @@ export async function finishHostRun(ctx: DeployContext, environment: Environment
   // A pre-flight failure has its own exit code and one "PREFLIGHT:" line: the cause in plain words.
   const preflight = invocation.Status === "Failed" ? preflightFailure(invocation.ResponseCode ?? -1, stderr.text) : undefined;
   const refusal = invocation.Status === "Failed" ? SCRIPT_REFUSALS[invocation.ResponseCode ?? -1] : undefined;
-  return [preflight ? `${preflight.cause} (${preflight.detail}). ${preflight.fix} Nothing was changed on the host.` : (refusal ?? null), stdout.note, stderr.note].filter((note): note is string => note !== null);
+  return [preflight ? `${preflight.cause} (${preflight.detail}). ${preflight.fix} Nothing was changed on the host.` : (refusal ?? null), restoreNote(invocation.Status ?? "Failed", stdout.text), stdout.note, stderr.note].filter(
+    (note): note is string => note !== null,
+  );
+}
+
+/**
+ * For a host that did not succeed: the last step its script reached and whether it put the replaced
+ * files back (the restore block's "==> restored" line). Host output is only quoted, bounded.
+ */
+export function restoreNote(status: string, stdout: string): string | null {
+  if (status === "Success") return null;
+  const lines = stdout.slice(-64_000).split("\n");
+  const restored = lines.findLast((line) => line.startsWith("==> restored "));
+  if (restored) return restored.slice(4, 400);
+  const last = lines.findLast((line) => line.startsWith("==> ") && !line.startsWith("==> note:"));
+  return last ? `last step reached: ${last.slice(4, 300)} (nothing was put back)` : null;
 }
