@@ -155,8 +155,11 @@ export function decideHost(
   const verdicts = services.map((service): ServiceVerdict => {
     if (service.paths.every((p) => !byPath.get(p)?.exists)) return { service: service.name, state: "missing" };
     const expectedKey = expected.byService?.[service.name] ?? null;
-    const carriers = candidates.filter((c) => service.paths.every((p) => filesUnder(c, p).length > 0));
-    const matching = carriers.filter((c) => service.paths.every((p) => pathMatches(byPath.get(p), c, p)));
+    // A bundle may carry part of a service (a hand-made `tar -C dist .` UI bundle has no nginx.conf): it is
+    // judged on the paths it carries.
+    const carried = (c: CandidateBundle) => service.paths.filter((p) => filesUnder(c, p).length > 0);
+    const carriers = candidates.filter((c) => carried(c).length > 0);
+    const matching = carriers.filter((c) => carried(c).every((p) => pathMatches(byPath.get(p), c, p)));
     if (expectedKey && matching.some((c) => c.key === expectedKey)) return { service: service.name, state: "matches", bundleKey: expectedKey };
     const found = (lastManifestKey && matching.find((c) => c.key === lastManifestKey)) || matching[0];
     if (!found) return { service: service.name, state: "unknown", expectedKey };

@@ -59,7 +59,7 @@ describe("steps of the real host script", () => {
     // Run the step lines as bash would print them: step "x "'y' → ==> x y
     const printed = [...script.matchAll(/^step (.*)$/gm)].map((m) => m[1].replace(/"|'/g, "").replace(/\$REPO/g, "/srv/aegis").replace(/\$\w+/g, "X"));
     const names = printed.map((p) => parseStep(p).name);
-    expect(names).toEqual(["cd", "download", "verify sha256", "replace ui/dist", "extract", "chown", "build gateway", "recreate gateway", "done"]);
+    expect(names).toEqual(["cd", "download", "verify sha256", "vet archive", "keep previous files", "replace ui/dist", "extract", "chown", "build gateway", "recreate gateway", "done"]);
   });
 });
 

@@ -87,6 +87,9 @@ export function parseStep(text: string): Step {
   if (/^chown\b/.test(t)) return { kind: "chown", name: "chown", target: null };
   if (/^done\b/.test(t)) return { kind: "done", name: "done", target: null };
   if (/^cd\b/.test(t)) return { kind: "cd", name: "cd", target: null };
+  if (/^vet archive\b/.test(t)) return { kind: "other", name: "vet archive", target: null };
+  if (/^keep what this deploy changes\b/.test(t)) return { kind: "other", name: "keep previous files", target: null };
+  if (/^restored\b/.test(t)) return { kind: "other", name: "restored", target: null };
   return { kind: "other", name: t.length > 60 ? `${t.slice(0, 59)}…` : t, target: null };
 }
 

@@ -66,9 +66,10 @@ export function composeScript(input: ComposeScriptInput): string {
     `  echo "sha256 mismatch: expected $EXPECTED_SHA256, got $ACTUAL_SHA256; nothing was extracted" >&2`,
     `  exit 3`,
     `fi`,
-    ...restoreArmLines({ deployLabel: input.deployLabel, paths: input.extractPaths ?? input.paths, replace: input.replace }),
   ];
+  // A hostile archive is refused before anything on the host is touched (the restore block copies and moves).
   lines.push(...archiveCheckLines("TMP"));
+  lines.push(...restoreArmLines({ deployLabel: input.deployLabel, paths: input.extractInto !== undefined ? [input.extractInto] : (input.extractPaths ?? input.paths), replace: input.replace }));
   for (const dir of input.replace) {
     const quoted = q("relativePath", dir);
     lines.push(`step "replace "${quoted}`, `sudo rm -rf -- ${quoted}`);

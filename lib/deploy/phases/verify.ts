@@ -1,5 +1,6 @@
 import { makeElbClient } from "../../aws/clients";
 import { readBundleManifest } from "../../bundle/catalog";
+import type { BundleManifest } from "../../bundle/manifest";
 import type { CandidateBundle } from "../../checks/host-truth";
 import { verifyDeploy, type VerifyResult } from "../../checks/verify";
 import { recordCheckRun } from "../../history/checks";
@@ -17,10 +18,18 @@ async function candidateBundles(ctx: DeployContext, job: Job, deployedKey: strin
     orderBy: { createdAt: "desc" },
     distinct: ["bundleKey"],
     take: EARLIER_CANDIDATES,
-    select: { bundleKey: true },
+    select: { bundleKey: true, manifest: true },
   });
+  const deployedRow = await ctx.db.deploy.findFirst({ where: { environment: job.environmentName, bundleKey: deployedKey, manifest: { not: null } }, orderBy: { createdAt: "desc" }, select: { bundleKey: true, manifest: true } });
   const s3 = ctx.aws(job.environment.region).s3;
-  const read = async (key: string): Promise<CandidateBundle | null> => {
+  const read = async (key: string, stored?: string | null): Promise<CandidateBundle | null> => {
+    // A hand-made `tar -C dist .` bundle deployed into one directory: its files are matched under that directory.
+    const recorded = stored ? (JSON.parse(stored) as BundleManifest) : null;
+    if (recorded?.layout?.kind === "static") {
+      const into = recorded.layout.into;
+      const alreadyUnder = recorded.files.every((f) => f.path === into || f.path.startsWith(`${into}/`));
+      return { key, manifest: recorded, ...(alreadyUnder ? {} : { root: into }) };
+    }
     try {
       const bundle = await readBundleManifest(s3, job.environment.bucket, key, null);
       return { key, manifest: bundle.manifest, manifestSha256: bundle.manifestSha256 ?? undefined };
@@ -28,7 +37,7 @@ async function candidateBundles(ctx: DeployContext, job: Job, deployedKey: strin
       return null; // expired or unreadable: it simply cannot be named
     }
   };
-  const [deployed, ...others] = await Promise.all([read(deployedKey), ...earlier.map((d) => read(d.bundleKey))]);
+  const [deployed, ...others] = await Promise.all([read(deployedKey, deployedRow?.manifest), ...earlier.map((d) => read(d.bundleKey, d.manifest))]);
   return { deployed, candidates: [deployed, ...others].filter((c): c is CandidateBundle => c !== null) };
 }
 

@@ -37,55 +37,6 @@ if [ "$ACTUAL_SHA256" != "$EXPECTED_SHA256" ]; then
   echo "sha256 mismatch: expected $EXPECTED_SHA256, got $ACTUAL_SHA256; nothing was extracted" >&2
   exit 3
 fi
-
-# ---- Deckhand restore block (lib/remote/restore.ts): no half-applied host ----
-PREVIOUS="$REPO/.deckhand/previous/"'20261123-090000-multi-ab12'
-step() { echo "==> $*"; printf '%s\n' "$*" > "$PREVIOUS/last-step" 2>/dev/null || true; }
-echo "==> prune .deckhand/previous (keep the last 3) and stale /tmp/deckhand-bundle.*"
-if compgen -G "$REPO/.deckhand/previous/*/" > /dev/null; then
-  for done_log in "$REPO"/.deckhand/previous/*/restored.log; do
-    if [ -f "$done_log" ]; then echo "==> note: an earlier deploy was put back after it was killed: $(head -c 500 "$done_log")"; sudo mv -- "$done_log" "$done_log.seen"; fi
-  done
-  ls -1dt -- "$REPO"/.deckhand/previous/*/ | tail -n +4 | while IFS= read -r old; do sudo rm -rf -- "$old"; done
-fi
-find /tmp -maxdepth 1 -name 'deckhand-bundle.*' -type f -mmin +60 ! -path "$TMP" -exec rm -f -- {} + 2> /dev/null || true
-sudo rm -rf -- "$PREVIOUS"
-sudo mkdir -p -- "$PREVIOUS"
-sudo chmod 0700 -- "$PREVIOUS"
-sudo tee "$PREVIOUS/restore.sh" > /dev/null <<'DECKHAND_RESTORE'
-#!/bin/bash
-# Puts back what a Deckhand deploy moved aside. $1: the repo, $2: its previous/<label> dir, $3: why.
-set -u
-repo="$1"; previous="$2"; why="$3"
-# One restore only: the trap and the guard race for the "armed" mark.
-mv -- "$previous/armed" "$previous/restoring" 2> /dev/null || exit 0
-cd "$repo" || exit 1
-while IFS= read -r p; do
-  [ -n "$p" ] || continue
-  rm -rf -- "$p"
-  if [ -e "$previous/kept/$p" ] || [ -L "$previous/kept/$p" ]; then mkdir -p -- "$(dirname -- "$p")"; mv -- "$previous/kept/$p" "$p"; fi
-done < "$previous/saved"
-echo "==> restored $(tr '\n' ' ' < "$previous/saved")as they were before this deploy ($why; last step reached: $(cat "$previous/last-step" 2> /dev/null || echo unknown))" | tee "$previous/restored.log"
-rm -f -- "$previous/restoring"
-DECKHAND_RESTORE
-deckhand_restore() { trap - ERR TERM INT; sudo bash "$PREVIOUS/restore.sh" "$REPO" "$PREVIOUS" "$1" || true; }
-sudo touch "$PREVIOUS/armed" "$PREVIOUS/saved"
-trap 'deckhand_restore "a step failed"' ERR
-trap 'deckhand_restore "stopped by a signal"; exit 143' TERM INT
-setsid sudo bash -c 'while kill -0 "$1" 2> /dev/null; do sleep 0.5; done; exec bash "$2/restore.sh" "$3" "$2" "the script was killed (SSM cancel or timeout)"' deckhand-guard "$$" "$PREVIOUS" "$REPO" < /dev/null > /dev/null 2>&1 &
-deckhand_keep() {
-  if [ -e "$1" ] || [ -L "$1" ]; then
-    sudo mkdir -p -- "$PREVIOUS/kept/$(dirname -- "$1")"
-    if [ "$2" = move ]; then sudo mv -- "$1" "$PREVIOUS/kept/$1"; else sudo cp -a -- "$1" "$PREVIOUS/kept/$1"; fi
-  fi
-  printf '%s\n' "$1" | sudo tee -a "$PREVIOUS/saved" > /dev/null
-}
-step "keep what this deploy changes in $PREVIOUS"
-deckhand_keep 'services/audit' copy
-deckhand_keep 'services/gateway' copy
-deckhand_keep 'ui/nginx.conf' copy
-# ---- end of the restore block ----
-
 # --- archive vetting (lib/remote/archive-check.ts): nothing is extracted unless every member passes
 deckhand_escapes() { # $1: a path relative to the repo root; true when it is absolute or climbs out
   local part depth=0 parts
@@ -165,6 +116,55 @@ deckhand_vet_archive() {
 step "vet archive members"
 deckhand_vet_archive "$TMP"
 # --- end of archive vetting
+
+# ---- Deckhand restore block (lib/remote/restore.ts): no half-applied host ----
+PREVIOUS="$REPO/.deckhand/previous/"'20261123-090000-multi-ab12'
+step() { echo "==> $*"; printf '%s\n' "$*" > "$PREVIOUS/last-step" 2>/dev/null || true; }
+echo "==> prune .deckhand/previous (keep the last 3) and stale /tmp/deckhand-bundle.*"
+if compgen -G "$REPO/.deckhand/previous/*/" > /dev/null; then
+  for done_log in "$REPO"/.deckhand/previous/*/restored.log; do
+    if [ -f "$done_log" ]; then echo "==> note: an earlier deploy was put back after it was killed: $(head -c 500 "$done_log")"; sudo mv -- "$done_log" "$done_log.seen"; fi
+  done
+  ls -1dt -- "$REPO"/.deckhand/previous/*/ | tail -n +4 | while IFS= read -r old; do sudo rm -rf -- "$old"; done
+fi
+find /tmp -maxdepth 1 -name 'deckhand-bundle.*' -type f -mmin +60 ! -path "$TMP" -exec rm -f -- {} + 2> /dev/null || true
+sudo rm -rf -- "$PREVIOUS"
+sudo mkdir -p -- "$PREVIOUS"
+sudo chmod 0700 -- "$PREVIOUS"
+sudo tee "$PREVIOUS/restore.sh" > /dev/null <<'DECKHAND_RESTORE'
+#!/bin/bash
+# Puts back what a Deckhand deploy moved aside. $1: the repo, $2: its previous/<label> dir, $3: why.
+set -u
+repo="$1"; previous="$2"; why="$3"
+# One restore only: the trap and the guard race for the "armed" mark.
+mv -- "$previous/armed" "$previous/restoring" 2> /dev/null || exit 0
+cd "$repo" || exit 1
+while IFS= read -r p; do
+  [ -n "$p" ] || continue
+  rm -rf -- "$p"
+  if [ -e "$previous/kept/$p" ] || [ -L "$previous/kept/$p" ]; then mkdir -p -- "$(dirname -- "$p")"; mv -- "$previous/kept/$p" "$p"; fi
+done < "$previous/saved"
+echo "==> restored $(tr '\n' ' ' < "$previous/saved")as they were before this deploy ($why; last step reached: $(cat "$previous/last-step" 2> /dev/null || echo unknown))" | tee "$previous/restored.log"
+rm -f -- "$previous/restoring"
+DECKHAND_RESTORE
+deckhand_restore() { trap - ERR TERM INT; sudo bash "$PREVIOUS/restore.sh" "$REPO" "$PREVIOUS" "$1" || true; }
+sudo touch "$PREVIOUS/armed" "$PREVIOUS/saved"
+trap 'deckhand_restore "a step failed"' ERR
+trap 'deckhand_restore "stopped by a signal"; exit 143' TERM INT
+setsid sudo bash -c 'while kill -0 "$1" 2> /dev/null; do sleep 0.5; done; exec bash "$2/restore.sh" "$3" "$2" "the script was killed (SSM cancel or timeout)"' deckhand-guard "$$" "$PREVIOUS" "$REPO" < /dev/null > /dev/null 2>&1 &
+deckhand_keep() {
+  if [ -e "$1" ] || [ -L "$1" ]; then
+    sudo mkdir -p -- "$PREVIOUS/kept/$(dirname -- "$1")"
+    if [ "$2" = move ]; then sudo mv -- "$1" "$PREVIOUS/kept/$1"; else sudo cp -a -- "$1" "$PREVIOUS/kept/$1"; fi
+  fi
+  printf '%s\n' "$1" | sudo tee -a "$PREVIOUS/saved" > /dev/null
+}
+step "keep what this deploy changes in $PREVIOUS"
+deckhand_keep 'services/audit' copy
+deckhand_keep 'services/gateway' copy
+deckhand_keep 'ui/nginx.conf' copy
+# ---- end of the restore block ----
+
 step "extract into $REPO"
 sudo tar xzf "$TMP" -C "$REPO" --no-same-owner --no-same-permissions --no-overwrite-dir
 step "chown "'ubuntu:ubuntu'" "'services/audit services/gateway ui/nginx.conf'
