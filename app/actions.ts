@@ -9,6 +9,7 @@ import { runAction } from "@/lib/server/action";
 import { checklistInput, confirmDeployInput, environmentInput, deployIdInput, redeployInput, runActionInput, sandboxFaultInput, startDeployInput, startRedeployInput } from "@/lib/server/action-schemas";
 import { requireContext } from "@/lib/server/deckhand";
 import { setSandboxFault } from "@/lib/server/sandbox-control";
+import { loadSetupCheck } from "@/lib/server/setup";
 
 // Every action goes through runAction: panel token, then its schema (lib/server/action-schemas.ts).
 
@@ -49,6 +50,11 @@ export async function breakLockAction(input: unknown) {
     const held = await breakEnvironmentLock(await requireContext(), environment);
     return { owner: held.record.owner, deployId: held.record.deployId };
   });
+}
+
+/** The setup check (laptop side and each host's pre-flight) for one environment. */
+export async function runSetupCheckAction(input: unknown) {
+  return runAction(environmentInput, input, async ({ environment }) => loadSetupCheck(environment));
 }
 
 export async function setSandboxFaultAction(input: unknown) {

@@ -41,6 +41,9 @@ export default async function RootLayout({ children }: { children: React.ReactNo
               <Link href="/history" className={navLink}>
                 History
               </Link>
+              <Link href="/setup" className={navLink}>
+                Setup
+              </Link>
             </nav>
           </header>
           <ActiveDeployBanner />

@@ -126,6 +126,7 @@ describe("hostile server-action inputs", () => {
     resumeWatchingAction: { deployId: "cm1abc" },
     preDeployChecklistAction: { environment: "prod", services: ["audit"] },
     breakLockAction: { environment: "prod" },
+    runSetupCheckAction: { environment: "prod" },
     rerunChecksAction: { deployId: "cm1abc" },
     runRunbookAction: { environment: "prod", action: "docker-dns-fix", instanceId: "i-0123456789abcdef0" },
     retryFailedHostsAction: { deployId: "cm1abc" },

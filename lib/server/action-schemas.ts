@@ -71,6 +71,7 @@ export const ACTION_SCHEMAS = {
   resumeWatchingAction: deployIdInput,
   preDeployChecklistAction: checklistInput,
   breakLockAction: environmentInput,
+  runSetupCheckAction: environmentInput,
   rerunChecksAction: deployIdInput,
   runRunbookAction: runActionInput,
   retryFailedHostsAction: deployIdInput,
