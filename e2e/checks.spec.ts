@@ -1,4 +1,11 @@
+import fs from "node:fs";
+import path from "node:path";
 import { expect, test } from "@playwright/test";
+
+/** An operator's code change between two deploys: the sample repo's audit service gets a new version. */
+function bumpAudit(version: string) {
+  fs.writeFileSync(path.join(process.env.E2E_SANDBOX_ROOT ?? "", "repo/services/audit/VERSION"), `${version}\n`);
+}
 
 // Issue 8's journey: checks tick green after a deploy; a stale host is named; the DNS fix clears a red check.
 test("checks go green, a stale host is named, and the DNS fix from the checks panel clears system health", async ({ page }) => {
@@ -27,6 +34,7 @@ test("checks go green, a stale host is named, and the DNS fix from the checks pa
   await expect(page.getByTestId("check-list").getByText("✓ passed")).toHaveCount(4);
 
   await fault("stale", "EC2 b", true);
+  bumpAudit("e2e-stale-1"); // new content, which EC2 b will claim to have deployed without doing it
   await deploy("audit");
   await expect(page.getByTestId("deploy-status")).toHaveText("checks failed", { timeout: 90_000 });
   await expect(page.getByTestId("host-truth")).toContainText("✗ EC2 b serves another bundle");

@@ -13,7 +13,7 @@ import { cancelDeploy, confirmDeploy, resumeWatching, startDeploy } from "./depl
 import { jobSettled } from "./jobs";
 import { sha256Hex } from "./phases/script";
 import { previewRedeploy, startRedeploy } from "./redeploy";
-import { settledDeploy, startDeployTestbed, type DeployTestbed } from "./test-sandbox";
+import { settledDeploy, startDeployTestbed, type DeployTestbed, waitFor } from "./test-sandbox";
 
 let testbed: DeployTestbed;
 let sandbox: Sandbox;
@@ -29,15 +29,6 @@ afterAll(async () => {
   await testbed?.stop();
 });
 
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)?.slice(0, 300)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** SSM commands whose comment names this deploy: what actually reached SSM. */
 async function commandsFor(deployId: string) {

@@ -27,7 +27,7 @@ import { createDeployContext, type DeployContext } from "./context";
 import { cancelDeploy, startDeploy } from "./deploy";
 import { jobSettled } from "./jobs";
 import { resumeUnfinishedDeploys } from "./resume";
-import { settledDeploy } from "./test-sandbox";
+import { settledDeploy, waitFor } from "./test-sandbox";
 
 let sandbox: Sandbox;
 let config: LoadedConfig;
@@ -60,15 +60,6 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)?.slice(0, 400)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 

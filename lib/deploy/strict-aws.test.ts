@@ -11,7 +11,7 @@ import { cancelDeploy, newDeployId, startDeploy } from "./deploy";
 import { jobSettled } from "./jobs";
 import { storedScriptJob } from "./plans";
 import { launch } from "./runner";
-import { repoOnHost, settledDeploy, startDeployTestbed, type DeployTestbed } from "./test-sandbox";
+import { repoOnHost, settledDeploy, startDeployTestbed, type DeployTestbed, waitFor } from "./test-sandbox";
 
 let testbed: DeployTestbed;
 let sandbox: Sandbox;
@@ -39,15 +39,6 @@ async function withFault<T>(instanceIds: string[], fault: string, work: () => Pr
   }
 }
 
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const liveLines = (run: { chunks: { stream: string; text: string }[] }, stream = "stdout") => run.chunks.filter((c) => c.stream === stream).map((c) => c.text);
 const finalLines = (text: string) => text.replace(/\n$/, "").split("\n");

@@ -49,3 +49,14 @@ export async function settledDeploy(db: Db, id: string) {
   if (!detail) throw new Error(`deploy ${id} not recorded`);
   return detail;
 }
+
+/** Waits for a condition with a deadline; fails saying what it waited for and the last value seen. */
+export async function waitFor<T>(what: string, read: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)?.slice(0, 400)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

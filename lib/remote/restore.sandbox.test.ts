@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cancelDeploy, startDeploy } from "../deploy/deploy";
-import { repoOnHost, settledDeploy, startDeployTestbed, type DeployTestbed } from "../deploy/test-sandbox";
+import { repoOnHost, settledDeploy, startDeployTestbed, type DeployTestbed, waitFor } from "../deploy/test-sandbox";
 import { getDeployDetail } from "../history/deploys";
 import { bumpSampleRepo } from "../sandbox";
 
@@ -33,15 +33,6 @@ function tree(dir: string): Record<string, string> {
   return out;
 }
 
-async function waitFor<T>(what: string, read: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)?.slice(0, 300)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("the host script puts back what it replaced", () => {
   it("fail-next during the build: the failed host's files are back as they were, and its output says restored", async () => {
