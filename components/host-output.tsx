@@ -62,10 +62,18 @@ export function HostPanel({ run, deployId, executionTimeoutSeconds }: { run: Hos
 /** The one-line summary per host that sits above the panels. */
 export function HostSummaryLine({ run }: { run: HostRunView }) {
   const summary = summarizeHost(run);
+  // Not picked up yet (an offline agent keeps it Pending / Delayed until the delivery timeout): say for how long.
+  const waiting = run.status === "Pending" || run.status === "Delayed";
+  const now = useNow(waiting);
   return (
     <li className="flex min-w-0 flex-wrap items-baseline gap-x-2" data-testid={`host-summary-${run.instanceId}`}>
       <span className="font-semibold">{run.hostName}</span>
       <StatusBadge status={run.status} />
+      {waiting && (
+        <span className="text-xs text-slate-800" data-testid={`host-waiting-${run.instanceId}`}>
+          waiting {formatDuration((now - new Date(run.startedAt).getTime()) / 1000)} for the host to pick the command up{run.statusDetails && run.statusDetails !== run.status ? ` (SSM: ${run.statusDetails})` : ""}
+        </span>
+      )}
       <span className="min-w-0 font-mono text-xs break-words">{summary.text}</span>
     </li>
   );

@@ -4,7 +4,7 @@ import { parseManifest, type BundleManifest, type ManifestFile } from "../bundle
 import { parseBundleKey } from "../bundle/naming";
 import { carriesAnyOf, isSafeMember, layoutFromKey, underDirectory, type DeployLayout } from "../bundle/layout";
 import { headBundle } from "../aws/s3";
-import { isNotFound } from "../aws/errors";
+import { awsProblem, isNotFound } from "../aws/errors";
 import { whoAmI } from "../bundle/pack";
 import { environmentOf } from "../config/load";
 import { PlanChangedError, RefusedError } from "../errors";
@@ -93,6 +93,8 @@ async function knownBundle(ctx: DeployContext, request: RedeployRequest) {
     if (isNotFound(error)) {
       throw new RefusedError(`Bundle ${request.bundleKey} is no longer in s3://${environment.bucket}: it has probably expired (bundles are kept ${environment.retentionDays} days). Pick a newer bundle.`);
     }
+    // S3 answers a HEAD on a missing key with 403 when the caller may not list the bucket.
+    if (awsProblem(error) === "access_denied") throw new RefusedError(`S3 answered 403 for ${request.bundleKey}: the bundle is missing, or this laptop lacks s3:ListBucket (and s3:GetObject) on ${environment.bucket}.`);
     throw error;
   }
   const known = (await deploysByBundle(ctx.db, request.environment, [request.bundleKey])).get(request.bundleKey);
@@ -184,6 +186,24 @@ function placeBundle(ctx: DeployContext, request: RedeployRequest, plan: DeployP
   return { layout: "static", files, extractInto: into, paths: [into], replace: [into] };
 }
 
+/** Per host and service, the newest run of a deploy that ended without success (it may have left files behind). */
+async function partlyApplied(ctx: DeployContext, environment: string, services: string[]) {
+  const runs = await ctx.db.hostRun.findMany({
+    where: { status: { in: ["Cancelled", "TimedOut", "Failed"] }, deploy: { environment, kind: { not: "action" } } },
+    orderBy: { startedAt: "desc" },
+    take: 200,
+    select: { instanceId: true, status: true, startedAt: true, finishedAt: true, deploy: { select: { bundleKey: true, services: true } } },
+  });
+  const found = new Map<string, { bundleKey: string; status: string; at: Date }>();
+  for (const run of runs) {
+    for (const service of JSON.parse(run.deploy.services) as string[]) {
+      const key = `${run.instanceId}/${service}`;
+      if (services.includes(service) && !found.has(key)) found.set(key, { bundleKey: run.deploy.bundleKey, status: run.status, at: run.finishedAt ?? run.startedAt });
+    }
+  }
+  return found;
+}
+
 /**
  * Everything a rollback or redeploy would do, computed before anything is sent: the checks that
  * refuse it, the from → to per host and service, the file diff against what is live, and the
@@ -198,8 +218,15 @@ export async function previewRedeploy(ctx: DeployContext, request: RedeployReque
     placement.layout === "static" ? { ...bundle.manifest, paths: placement.paths, replace: placement.replace, services: plan.services, files: placement.files, layout: { kind: "static", into: placement.extractInto! } } : bundle.manifest;
 
   const live = await liveBundles(ctx.db, request.environment);
+  const unsettled = await partlyApplied(ctx, request.environment, plan.services);
   const changes: HostChange[] = environment.hosts.flatMap((host) =>
-    plan.services.map((service) => ({ service, instanceId: host.instanceId, hostName: host.name, from: live.get(host.instanceId)?.get(service)?.bundleKey ?? null, to: request.bundleKey })),
+    plan.services.map((service) => {
+      const liveNow = live.get(host.instanceId)?.get(service);
+      // A later deploy that stopped on this host (cancelled, timed out, failed) may have replaced files: not "already live".
+      const stopped = unsettled.get(`${host.instanceId}/${service}`);
+      const from = stopped && (!liveNow || stopped.at > liveNow.at) ? `${stopped.bundleKey} (partly applied: ${stopped.status})` : (liveNow?.bundleKey ?? null);
+      return { service, instanceId: host.instanceId, hostName: host.name, from, to: request.bundleKey };
+    }),
   );
   if (changes.every((c) => c.from === request.bundleKey)) {
     throw new RefusedError(`Bundle ${request.bundleKey} is already live for ${plan.services.join(", ")} on every host: nothing to roll back.`);

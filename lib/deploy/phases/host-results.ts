@@ -11,7 +11,7 @@ export const STDOUT_LIMIT = 24_000;
 export const STDERR_LIMIT = 8_000;
 export const TRUNCATION_MARKER = "--output truncated--";
 /** The most of one stream Deckhand reads back from S3 and keeps (first part; the object stays in S3). */
-export const FULL_OUTPUT_CAP_BYTES = 4 * 1024 * 1024;
+export const FULL_OUTPUT_CAP_BYTES = 1024 * 1024;
 
 /** Exit codes the host script uses for its own refusals before anything is extracted. */
 const SCRIPT_REFUSALS: Record<number, string> = {

@@ -6,7 +6,7 @@ import type { Job } from "../job";
 import { failureMessage } from "../runner";
 
 /** Lines kept per host run from the live tail; past it one note says where the rest is. */
-export const LIVE_LINES_PER_HOST = 20_000;
+export const LIVE_LINES_PER_HOST = 5_000;
 
 /**
  * Live output from CloudWatch Logs, kept apart from the status poll: live output is a bonus, status
