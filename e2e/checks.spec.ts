@@ -34,15 +34,19 @@ test("checks go green, a stale host is named, and the DNS fix from the checks pa
   await expect(page.getByTestId("check-list").getByText("✓ passed")).toHaveCount(4);
 
   await fault("stale", "EC2 b", true);
-  bumpAudit("e2e-stale-1"); // new content, which EC2 b will claim to have deployed without doing it
-  await deploy("audit");
-  await expect(page.getByTestId("deploy-status")).toHaveText("checks failed", { timeout: 90_000 });
-  await expect(page.getByTestId("host-truth")).toContainText("✗ EC2 b serves another bundle");
-  await fault("stale", "EC2 b", false);
+  try {
+    bumpAudit("e2e-stale-1"); // new content, which EC2 b will claim to have deployed without doing it
+    await deploy("audit");
+    await expect(page.getByTestId("deploy-status")).toHaveText("checks failed", { timeout: 90_000 });
+    await expect(page.getByTestId("host-truth")).toContainText("✗ EC2 b serves another bundle");
+  } finally {
+    await fault("stale", "EC2 b", false); // the journeys after this one need a truthful EC2 b
+  }
   await deploy("audit"); // EC2 b catches up
   await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 90_000 });
 
   await fault("dns", "EC2 a", true);
+  test.info().annotations.push({ type: "cleanup", description: "the DNS fix below clears the dns fault on EC2 a" });
   await deploy("gateway");
   await expect(page.getByTestId("deploy-status")).toHaveText("checks failed", { timeout: 90_000 });
   await expect(page.getByTestId("check-list")).toContainText("✗ failed system health");
