@@ -46,17 +46,20 @@ test("checks go green, a stale host is named, and the DNS fix from the checks pa
   await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 90_000 });
 
   await fault("dns", "EC2 a", true);
-  test.info().annotations.push({ type: "cleanup", description: "the DNS fix below clears the dns fault on EC2 a" });
-  await deploy("gateway");
-  await expect(page.getByTestId("deploy-status")).toHaveText("checks failed", { timeout: 90_000 });
-  await expect(page.getByTestId("check-list")).toContainText("✗ failed system health");
-  const brokenDeploy = page.url();
-  await page.getByRole("button", { name: "Run docker-dns-fix on EC2 a" }).click();
-  await expect(page).not.toHaveURL(brokenDeploy);
-  await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 60_000 });
-  await page.goto(brokenDeploy);
-  await page.getByRole("button", { name: /Run the checks of gateway again/ }).click();
-  await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 90_000 });
-  await expect(page.getByTestId("checks-state")).toHaveText("— all passed");
-  await expect(page.getByTestId("summary-text")).toContainText("Health: ✅ 4/4 checks green");
+  try {
+    await deploy("gateway");
+    await expect(page.getByTestId("deploy-status")).toHaveText("checks failed", { timeout: 90_000 });
+    await expect(page.getByTestId("check-list")).toContainText("✗ failed system health");
+    const brokenDeploy = page.url();
+    await page.getByRole("button", { name: "Run docker-dns-fix on EC2 a" }).click();
+    await expect(page).not.toHaveURL(brokenDeploy);
+    await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 60_000 });
+    await page.goto(brokenDeploy);
+    await page.getByRole("button", { name: /Run the checks of gateway again/ }).click();
+    await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 90_000 });
+    await expect(page.getByTestId("checks-state")).toHaveText("— all passed");
+    await expect(page.getByTestId("summary-text")).toContainText("Health: ✅ 4/4 checks green");
+  } finally {
+    await fault("dns", "EC2 a", false); // already cleared by the fix when it ran; never left on for the next journey
+  }
 });
