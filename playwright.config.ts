@@ -10,7 +10,8 @@ const executablePath = fs.existsSync(debianChromium) ? debianChromium : undefine
 
 const port = Number(process.env.E2E_PORT ?? 3117);
 // A fresh history and sandbox for every run, so the journeys start from a known state.
-const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-e2e-"));
+// The config is read by the runner and again by each worker: the run directory is made once and inherited.
+const runDir = (process.env.E2E_RUN_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-e2e-")));
 // Specs that change the sample repo between deploys (as an operator edits code) find it here.
 process.env.E2E_SANDBOX_ROOT = path.join(runDir, "sandbox");
 
