@@ -79,7 +79,7 @@ test("SIGTERM of npm start once it serves leaves no process and no temp director
   try {
     await waitFor(
       `the panel on port ${port}`,
-      async () => (await fetch(`http://127.0.0.1:${port}/api/overview`).then((r) => r.ok).catch(() => false)) || panel.child.exitCode !== null,
+      async () => (await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok).catch(() => false)) || panel.child.exitCode !== null,
       180_000,
     );
     expect(panel.child.exitCode, panel.output()).toBeNull();

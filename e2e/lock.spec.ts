@@ -22,7 +22,7 @@ test("an expired lock left by another laptop is shown, refuses deploys, and is b
   child.stderr.on("data", (c) => (output += c));
   try {
     const deadline = Date.now() + 180_000;
-    while (!(await fetch(`http://127.0.0.1:${port}/api/overview`).then((r) => r.ok).catch(() => false))) {
+    while (!(await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok).catch(() => false))) {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the panel did not start on ${port}:\n${output}`);
       await new Promise((r) => setTimeout(r, 300));
     }
