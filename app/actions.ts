@@ -10,6 +10,7 @@ import { checklistInput, confirmDeployInput, environmentInput, deployIdInput, re
 import { requireContext } from "@/lib/server/deckhand";
 import { setSandboxFault } from "@/lib/server/sandbox-control";
 import { loadSetupCheck } from "@/lib/server/setup";
+import { loadHostReadings } from "@/lib/server/queries";
 
 // Every action goes through runAction: panel token, then its schema (lib/server/action-schemas.ts).
 
@@ -50,6 +51,11 @@ export async function breakLockAction(input: unknown) {
     const held = await breakEnvironmentLock(await requireContext(), environment);
     return { owner: held.record.owner, deployId: held.record.deployId };
   });
+}
+
+/** "Read from hosts": what each host really has, per service, from its own files. */
+export async function readHostsAction(input: unknown) {
+  return runAction(environmentInput, input, async ({ environment }) => loadHostReadings(environment));
 }
 
 /** The setup check (laptop side and each host's pre-flight) for one environment. */

@@ -140,6 +140,7 @@ function HostTable({ environment }: { environment: EnvironmentView }) {
           <th className="px-3 py-2">Host</th>
           <th className="px-3 py-2">Instance</th>
           <th className="px-3 py-2">SSM agent</th>
+          {environment.hosts.some((h) => h.target) && <th className="px-3 py-2">ALB target</th>}
           <th className="px-3 py-2">Last deploy</th>
           <th className="px-3 py-2">Status</th>
         </tr>
@@ -155,7 +156,23 @@ function HostTable({ environment }: { environment: EnvironmentView }) {
             </td>
             <td data-label="SSM agent" className="px-3 py-2">
               {host.ping ? <StatusBadge status={host.ping} /> : <span className="text-slate-700">unknown</span>}
+              {(host.agentVersion || host.lastPing) && (
+                <span className="block text-xs text-slate-800" data-testid={`host-agent-${host.instanceId}`}>
+                  {host.agentVersion ? `agent ${host.agentVersion}` : ""}
+                  {host.lastPing ? (
+                    <>
+                      {" · last ping "}
+                      <Time iso={host.lastPing} />
+                    </>
+                  ) : null}
+                </span>
+              )}
             </td>
+            {environment.hosts.some((h) => h.target) && (
+              <td data-label="ALB target" className="px-3 py-2" data-testid={`host-target-${host.instanceId}`}>
+                {host.target ? `${host.target.state}${host.target.reason ? ` (${host.target.reason})` : ""}` : "unknown"}
+              </td>
+            )}
             <td data-label="Last deploy" className="px-3 py-2">
               {host.last ? (
                 <Link href={`/deploys/${host.last.deployId}`} className="text-sky-800 hover:underline">

@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useState } from "react";
 import type { EnvironmentView, ServiceView } from "@/lib/deploy/views";
 import { bundleFileName } from "./format";
+import { HostReadings } from "./host-readings";
 import { RedeployDialog, type RedeployTarget } from "./redeploy-dialog";
 import { exactUtc, Time } from "./time";
 
@@ -113,6 +114,7 @@ export function LiveMatrix({ environment, services }: { environment: Environment
           </tr>
         </tfoot>
       </table>
+      <HostReadings environment={environment.name} services={services.map((s) => s.name)} />
       {target && <RedeployDialog target={target} onClose={() => setTarget(null)} />}
     </div>
   );

@@ -63,3 +63,30 @@ test("checks go green, a stale host is named, and the DNS fix from the checks pa
     await fault("dns", "EC2 a", false); // already cleared by the fix when it ran; never left on for the next journey
   }
 });
+
+test("the dashboard shows each host's SSM agent and ALB target; offline shows ConnectionLost and unhealthy; Read from hosts fills the matrix", async ({ page }) => {
+  test.setTimeout(180_000);
+  await page.goto("/");
+  const hostB = page.locator('[data-testid^="host-row-"]').filter({ hasText: "EC2 b" });
+  await expect(hostB).toContainText("Online");
+  await expect(hostB.locator('[data-testid^="host-agent-"]')).toContainText("agent ");
+  await expect(hostB.locator('[data-testid^="host-target-"]')).toContainText("healthy");
+
+  await page.getByRole("button", { name: "Read from hosts of sandbox" }).click();
+  const readings = page.getByTestId("host-readings");
+  await expect(readings).toBeVisible({ timeout: 60_000 });
+  for (const cell of await readings.locator('[data-testid^="reading-"]').all()) {
+    await expect(cell).not.toHaveText(/^\s*$/); // a bundle, "not from any known bundle", or why not: never blank
+  }
+
+  const offline = page.getByRole("checkbox", { name: "offline on EC2 b" });
+  await offline.check();
+  try {
+    await expect(hostB).toContainText("ConnectionLost", { timeout: 60_000 });
+    await expect(hostB.locator('[data-testid^="host-target-"]')).toContainText("unhealthy", { timeout: 60_000 });
+  } finally {
+    await offline.uncheck();
+    await expect(offline).not.toBeChecked();
+  }
+  await expect(hostB).toContainText("Online", { timeout: 60_000 });
+});

@@ -156,6 +156,10 @@ export interface HostView {
   instanceId: string;
   name: string;
   ping: string | null;
+  agentVersion?: string | null;
+  lastPing?: string | null;
+  /** ALB target health, when the environment names a target group. */
+  target?: { state: string; reason: string | null } | null;
   last: { deployId: string; label: string; status: string; at: string } | null;
 }
 

@@ -127,6 +127,7 @@ describe("hostile server-action inputs", () => {
     preDeployChecklistAction: { environment: "prod", services: ["audit"] },
     breakLockAction: { environment: "prod" },
     runSetupCheckAction: { environment: "prod" },
+    readHostsAction: { environment: "prod" },
     rerunChecksAction: { deployId: "cm1abc" },
     runRunbookAction: { environment: "prod", action: "docker-dns-fix", instanceId: "i-0123456789abcdef0" },
     retryFailedHostsAction: { deployId: "cm1abc" },

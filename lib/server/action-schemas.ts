@@ -72,6 +72,7 @@ export const ACTION_SCHEMAS = {
   preDeployChecklistAction: checklistInput,
   breakLockAction: environmentInput,
   runSetupCheckAction: environmentInput,
+  readHostsAction: environmentInput,
   rerunChecksAction: deployIdInput,
   runRunbookAction: runActionInput,
   retryFailedHostsAction: deployIdInput,

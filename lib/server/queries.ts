@@ -1,4 +1,7 @@
 import "server-only";
+import { readLiveFromHosts } from "../deploy/read-hosts";
+import { makeElbClient } from "../aws/clients";
+import { targetHealth, type TargetHealth } from "../aws/elb";
 import { listCheckRuns } from "../history/checks";
 import { deploySummaryText } from "../deploy/summary";
 import { isActiveStatus } from "../deploy/status";
@@ -42,13 +45,20 @@ export async function loadOverview(): Promise<OverviewView> {
         }),
         (error) => ({ lock: null, lockError: describeAwsError(error, "reading the environment's bucket lock") }),
       );
-      const [ping, last, lock] = await Promise.all([
+      const targets = env.targetGroupArn
+        ? cachedTargets(env.region, env.targetGroupArn).then(
+            (list) => ({ list, error: null as string | null }),
+            (error) => ({ list: [] as TargetHealth[], error: describeAwsError(error, "asking the load balancer for target health") }),
+          )
+        : Promise.resolve({ list: [] as TargetHealth[], error: null as string | null });
+      const [ping, last, lock, target] = await Promise.all([
         cachedPing(state.ctx!.aws(env.region).ssm, `${env.region}/${name}`, ids).then(
           (map) => ({ map, error: null as string | null }),
           (error) => ({ map: new Map<string, HostPing>(), error: describeAwsError(error, "asking SSM which hosts are online") }),
         ),
         lastRunPerHost(state.db, name, ids),
         lockRead,
+        targets,
       ]);
       const [live, versions] = await Promise.all([liveView(state.ctx!, name), suggestNextVersion(config.repo, env.versionSuffix)]);
       return {
@@ -70,7 +80,17 @@ export async function loadOverview(): Promise<OverviewView> {
         ...lock,
         hosts: env.hosts.map((h) => {
           const run = last.get(h.instanceId);
-          return { instanceId: h.instanceId, name: h.name, ping: ping.map.get(h.instanceId)?.pingStatus ?? (ping.error ? null : "Not registered"), last: run ? { ...run, at: run.at.toISOString() } : null };
+          const info = ping.map.get(h.instanceId);
+          const health = target.list.find((t) => t.instanceId === h.instanceId);
+          return {
+            instanceId: h.instanceId,
+            name: h.name,
+            ping: info?.pingStatus ?? (ping.error ? null : "Not registered"),
+            agentVersion: info?.agentVersion ?? null,
+            lastPing: info?.lastPingAt ? new Date(info.lastPingAt).toISOString() : null,
+            target: env.targetGroupArn ? (health ? { state: health.state, reason: health.reason } : target.error ? null : { state: "not registered", reason: null }) : null,
+            last: run ? { ...run, at: run.at.toISOString() } : null,
+          };
         }),
       };
     }),
@@ -131,4 +151,20 @@ export async function loadActiveDeploys() {
 export async function loadDeployHeadline(id: string) {
   const row = await deployHeadline((await getDeckhand()).db, id);
   return row ? { ...row, services: JSON.parse(row.services) as string[] } : null;
+}
+
+// Target health is read for the dashboard like the SSM ping: one call per target group per 10 s, whoever asks.
+const targetCache: Map<string, { at: number; answer: Promise<TargetHealth[]> }> = ((globalThis as { __deckhandTargets?: Map<string, { at: number; answer: Promise<TargetHealth[]> }> }).__deckhandTargets ??= new Map());
+function cachedTargets(region: string, arn: string): Promise<TargetHealth[]> {
+  const hit = targetCache.get(arn);
+  if (hit && Date.now() - hit.at < 10_000) return hit.answer;
+  const answer = targetHealth(makeElbClient(region), arn);
+  targetCache.set(arn, { at: Date.now(), answer });
+  answer.catch(() => targetCache.delete(arn));
+  return answer;
+}
+
+/** "Read from hosts" for the live matrix. */
+export async function loadHostReadings(environment: string) {
+  return readLiveFromHosts(await requireContext(), environment);
 }
