@@ -23,7 +23,7 @@ export function DeployVersionFields({
     <div className="mt-4 flex flex-wrap items-end gap-4 text-sm text-slate-600">
       <label className="flex flex-col gap-1">
         <span>
-          Version label <span className="text-xs text-slate-400">(optional; latest tag {latest ?? "none"})</span>
+          Version label <span className="text-xs text-slate-700">(optional; latest tag {latest ?? "none"})</span>
         </span>
         <span className="flex items-center gap-2">
           <input type="text" value={version} onChange={(e) => onVersion(e.target.value.trim())} disabled={disabled} placeholder={suggested} data-testid="deploy-version" className="w-40 rounded-md border border-slate-300 px-2 py-1 font-mono" />
@@ -34,7 +34,7 @@ export function DeployVersionFields({
       </label>
       <label className="flex flex-col gap-1">
         <span>
-          Deploy a tag or commit <span className="text-xs text-slate-400">(optional; packed from a clean checkout, not the working tree)</span>
+          Deploy a tag or commit <span className="text-xs text-slate-700">(optional; packed from a clean checkout, not the working tree)</span>
         </span>
         <input type="text" value={gitRef} onChange={(e) => onGitRef(e.target.value.trim())} disabled={disabled} placeholder="working tree" data-testid="deploy-ref" className="w-56 rounded-md border border-slate-300 px-2 py-1 font-mono" />
       </label>

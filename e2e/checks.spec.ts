@@ -2,9 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 
-/** An operator's code change between two deploys: the sample repo's audit service gets a new version. */
-function bumpAudit(version: string) {
-  fs.writeFileSync(path.join(process.env.E2E_SANDBOX_ROOT ?? "", "repo/services/audit/VERSION"), `${version}\n`);
+/** An operator's code change between two deploys: the sample UI's source changes, so its build hashes anew. */
+function changeUi(note: string) {
+  fs.appendFileSync(path.join(process.env.E2E_SANDBOX_ROOT ?? "", "repo/ui/src/main.js"), `\n// ${note}\n`);
 }
 
 // Issue 8's journey: checks tick green after a deploy; a stale host is named; the DNS fix clears a red check.
@@ -35,14 +35,14 @@ test("checks go green, a stale host is named, and the DNS fix from the checks pa
 
   await fault("stale", "EC2 b", true);
   try {
-    bumpAudit("e2e-stale-1"); // new content, which EC2 b will claim to have deployed without doing it
-    await deploy("audit");
+    changeUi("e2e-stale-1"); // a new UI bundle, which EC2 b will claim to have deployed without doing it
+    await deploy("ui");
     await expect(page.getByTestId("deploy-status")).toHaveText("checks failed", { timeout: 90_000 });
     await expect(page.getByTestId("host-truth")).toContainText("✗ EC2 b serves another bundle");
   } finally {
     await fault("stale", "EC2 b", false); // the journeys after this one need a truthful EC2 b
   }
-  await deploy("audit"); // EC2 b catches up
+  await deploy("ui"); // EC2 b catches up
   await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 90_000 });
 
   await fault("dns", "EC2 a", true);

@@ -29,7 +29,7 @@ test("an expired lock left by another laptop is shown, refuses deploys, and is b
     const startDir = fs.readdirSync(tmp).find((name) => name.startsWith("deckhand-start-"))!;
     const sandbox = JSON.parse(fs.readFileSync(path.join(tmp, startDir, "sandbox.json"), "utf8")) as { env: Record<string, string> };
     const config = JSON.parse(fs.readFileSync(sandbox.env.DECKHAND_CONFIG!, "utf8")) as { environments: { sandbox: { bucket: string; prefix: string } } };
-    const s3 = new S3Client({ region: sandbox.env.AWS_REGION, endpoint: sandbox.env.AWS_ENDPOINT_URL_S3, forcePathStyle: true, credentials: { accessKeyId: "sandbox", secretAccessKey: "sandbox" } });
+    const s3 = new S3Client({ region: sandbox.env.AWS_REGION, endpoint: sandbox.env.AWS_ENDPOINT_URL_S3, forcePathStyle: true, credentials: { accessKeyId: sandbox.env.AWS_ACCESS_KEY_ID!, secretAccessKey: sandbox.env.AWS_SECRET_ACCESS_KEY! } });
     // What a laptop that died mid-deploy leaves in the bucket: its lock, renewed by nobody.
     const ghost = { environment: "sandbox", owner: "ghost@old-laptop", identity: "arn:aws:iam::000000000000:user/ghost", deployId: "20261123-000000-audit-dead", takenAt: new Date(Date.now() - 60_000).toISOString(), expiresAt: new Date(Date.now() + 4000).toISOString() };
     const { bucket, prefix } = config.environments.sandbox;

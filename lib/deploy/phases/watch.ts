@@ -151,9 +151,14 @@ async function watchLoop(ctx: DeployContext, job: Job, base: number, interval: n
     const finalRuns = await currentHostRuns(ctx.db, job.deployId);
     const outcome = deployOutcome(finalRuns.map((run) => run.status));
     if (outcome) {
-      // Late live output keeps arriving after the end: read on, after the status is recorded.
-      (job.afterEnd ??= []).push(() => live.drain([...new Set(finalRuns.map((run) => run.commandId ?? ""))], finalRuns));
-      if (outcome !== "succeeded") return { end: outcome, message: `deploy ${outcome.replace("_", " ")}` };
+      // Late live output keeps arriving after the end (the agent's last batch, CloudWatch's ingestion delay).
+      // A failed host's output is read in full before the deploy ends; after a success, while the checks run.
+      const draining = live.drain([...new Set(finalRuns.map((run) => run.commandId ?? ""))], finalRuns);
+      if (outcome !== "succeeded") {
+        await draining;
+        return { end: outcome, message: `deploy ${outcome.replace("_", " ")}` };
+      }
+      (job.afterEnd ??= []).push(() => draining);
       return; // succeeded on every host: the next phases (verify) decide the rest
     }
     const overdue = finalRuns.filter((run) => !isTerminalHostStatus(run.status) && Date.now() > hostDeadline(job, run));
