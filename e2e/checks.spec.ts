@@ -47,7 +47,7 @@ test("checks go green, a stale host is named, and the DNS fix from the checks pa
 
   await fault("dns", "EC2 a", true);
   try {
-    await deploy("gateway");
+    await deploy("audit"); // not gateway: recreating the gateway container is itself the DNS fix
     await expect(page.getByTestId("deploy-status")).toHaveText("checks failed", { timeout: 90_000 });
     await expect(page.getByTestId("check-list")).toContainText("✗ failed system health");
     const brokenDeploy = page.url();
@@ -55,7 +55,7 @@ test("checks go green, a stale host is named, and the DNS fix from the checks pa
     await expect(page).not.toHaveURL(brokenDeploy);
     await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 60_000 });
     await page.goto(brokenDeploy);
-    await page.getByRole("button", { name: /Run the checks of gateway again/ }).click();
+    await page.getByRole("button", { name: /Run the checks of audit again/ }).click();
     await expect(page.getByTestId("deploy-status")).toHaveText("succeeded", { timeout: 90_000 });
     await expect(page.getByTestId("checks-state")).toHaveText("— all passed");
     await expect(page.getByTestId("summary-text")).toContainText("Health: ✅ 4/4 checks green");

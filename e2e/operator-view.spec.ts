@@ -102,7 +102,9 @@ test("output comes in printed order, stderr marked not red, and the pane does no
       expect(builtAudit).toBeGreaterThan(buildAudit);
       expect(buildGateway).toBeGreaterThan(builtAudit);
       expect(builtGateway).toBeGreaterThan(buildGateway);
-      expect(done).toBeGreaterThan(builtGateway);
+      // "==> done" and the last step's docker lines can share one ~1 s CloudWatch batch (stdout and stderr are
+      // separate streams): their order inside it is not knowable, so only "done is last on stdout" is asserted.
+      expect(done).toBeGreaterThan(buildGateway);
     }
     // stderr is marked in the margin and keeps the ordinary text colour.
     const colours = await pane.evaluate((el) => {

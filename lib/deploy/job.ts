@@ -39,8 +39,10 @@ export interface Job {
   plan?: DeployPlan;
   /** Send to the online hosts only, instead of refusing when one is offline. */
   skipOfflineHosts?: boolean;
-  /** Work that runs after the deploy's status is final (late live output), awaited by the job. */
+  /** Work that runs after the deploy's status is final (removing a checkout), awaited by the job. */
   afterEnd?: (() => Promise<void>)[];
+  /** Work already under way that must finish before the deploy's status is final (late live output). */
+  beforeEnd?: Promise<void>[];
   /** The environment's bucket lock while this job runs (released when it ends or pauses). */
   lock?: BucketLock;
 }

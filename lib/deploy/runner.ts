@@ -28,9 +28,13 @@ export async function runPhases(ctx: DeployContext, job: Job): Promise<void> {
     for (const phase of job.phases) {
       if (phase.status && phase.status !== job.status) await moveJob(ctx, job, phase.status, phase.describe?.(job) ?? phase.name);
       const outcome = await phase.run(ctx, job);
-      if (outcome && "end" in outcome) return await moveJob(ctx, job, outcome.end, outcome.message, outcome.error ? { error: outcome.error } : undefined);
+      if (outcome && "end" in outcome) {
+        await settleBeforeEnd(job);
+        return await moveJob(ctx, job, outcome.end, outcome.message, outcome.error ? { error: outcome.error } : undefined);
+      }
       if (outcome && "pause" in outcome) return await moveJob(ctx, job, outcome.pause, outcome.message);
     }
+    await settleBeforeEnd(job);
     await moveJob(ctx, job, "succeeded", "deploy succeeded");
   } catch (error) {
     await recordFailure(ctx, job, error);
@@ -54,6 +58,12 @@ async function forgetPresignedUrl(ctx: DeployContext, job: Job): Promise<void> {
   if (job.environment.download !== "presigned-url") return;
   const deploy = await getDeploy(ctx.db, job.deployId).catch(() => null);
   if (deploy && deploy.script !== redactPresignedUrls(deploy.script)) await updateDeploy(ctx.db, job.deployId, { script: redactPresignedUrls(deploy.script) }).catch((error) => console.error(`[deckhand] could not redact the pre-signed URL of ${job.deployId}:`, error));
+}
+
+/** Work already under way (late live output) finishes before the status is final: an ended deploy has all its lines. */
+async function settleBeforeEnd(job: Job): Promise<void> {
+  await Promise.all((job.beforeEnd ?? []).map((work) => work.catch((error) => console.error(`[deckhand] deploy ${job.deployId}: before-end work failed:`, error))));
+  job.beforeEnd = [];
 }
 
 /** Ends the job's deploy as failed with the error; if the deploy moved meanwhile (cancelled), says so instead. */

@@ -52,7 +52,7 @@ export class LiveTail {
    */
   async drain(commandIds: string[], runs: { id: string; instanceId: string }[]): Promise<void> {
     if (!this.enabled) return;
-    const grace = this.ctx.liveTailGraceMs ?? 5000;
+    const grace = this.ctx.liveTailGraceMs ?? 4000;
     const started = Date.now();
     for (;;) {
       let arrived = 0;

@@ -158,7 +158,7 @@ async function watchLoop(ctx: DeployContext, job: Job, base: number, interval: n
         await draining;
         return { end: outcome, message: `deploy ${outcome.replace("_", " ")}` };
       }
-      (job.afterEnd ??= []).push(() => draining);
+      (job.beforeEnd ??= []).push(draining); // read while the checks run; in full before the deploy ends
       return; // succeeded on every host: the next phases (verify) decide the rest
     }
     const overdue = finalRuns.filter((run) => !isTerminalHostStatus(run.status) && Date.now() > hostDeadline(job, run));
