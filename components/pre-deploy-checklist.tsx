@@ -19,6 +19,8 @@ export function PreDeployChecklist({ environment, services, reason, onReason, on
     },
     enabled: services.length > 0,
     staleTime: 5_000,
+    // What it says changes as deploys end and checks run: read it again while the form is open.
+    refetchInterval: 5_000,
   });
   const items = checklist.data ?? [];
   const notGreen = items.filter((item) => !item.ok && item.needsReason);

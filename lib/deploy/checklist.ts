@@ -32,7 +32,7 @@ export async function preDeployChecklist(ctx: DeployContext, environmentName: st
   const noTarget = services.filter((s) => !live.targets.get(s));
   return [
     { name: "checks green now", needsReason: true, ok: lastChecks?.ok ?? true, detail: lastChecks ? (lastChecks.ok ? "the latest checks passed" : `the latest checks failed (${lastChecks.deployId}): ${lastChecks.summary}`) : "no checks have run in this environment yet" },
-    { name: "no deploy running", needsReason: true, ok: !active, detail: active ? `${active.id} is ${statusWords(active.status)}` : "nothing in flight" },
+    { name: "no deploy running", needsReason: false, ok: !active, detail: active ? `${active.id} is ${statusWords(active.status)}` : "nothing in flight" },
     {
       name: "a rollback target for each service",
       needsReason: false,

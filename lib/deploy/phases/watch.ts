@@ -154,6 +154,11 @@ async function watchLoop(ctx: DeployContext, job: Job, base: number, interval: n
       // Late live output keeps arriving after the end (the agent's last batch, CloudWatch's ingestion delay).
       // A failed host's output is read in full before the deploy ends; after a success, while the checks run.
       const draining = live.drain([...new Set(finalRuns.map((run) => run.commandId ?? ""))], finalRuns);
+      if (outcome === "cancelled") {
+        // A cancel frees the environment at once; what the hosts printed last is still stored after.
+        (job.afterEnd ??= []).push(() => draining);
+        return { end: outcome, message: "deploy cancelled" };
+      }
       if (outcome !== "succeeded") {
         await draining;
         return { end: outcome, message: `deploy ${outcome.replace("_", " ")}` };
