@@ -75,6 +75,16 @@ async function ssmGate(upstream: string) {
   return { gate, url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
+/** A context whose SSM calls go through the gate (its other clients are the sandbox's own). */
+async function gatedContext(options: Parameters<typeof createDeployContext>[2]) {
+  const gate = await ssmGate(sandbox.endpoints.ssm);
+  const gatedCtx = createDeployContext(ctx.config, db, options);
+  const real = gatedCtx.aws(sandbox.region);
+  const gatedSsm = new SSMClient({ region: sandbox.region, endpoint: gate.url, maxAttempts: 1 });
+  gatedCtx.aws = () => ({ ...real, ssm: gatedSsm });
+  return { gate, gatedCtx };
+}
+
 describe("the deploy engine", () => {
   it("refuses to send a reviewed script once a cancel has landed: nothing reaches SSM", async () => {
     const deploy = await reviewedDeploy("audit", "cancel-first");
@@ -138,11 +148,7 @@ describe("the deploy engine", () => {
   });
 
   it("stops at once on AccessDenied, shows lost contact without looping, and resumes when asked", async () => {
-    const gate = await ssmGate(sandbox.endpoints.ssm);
-    const gatedCtx = createDeployContext(ctx.config, db, { pollIntervalMs: 200, liveTailGraceMs: 1500 });
-    const real = gatedCtx.aws(sandbox.region);
-    const gatedSsm = new SSMClient({ region: sandbox.region, endpoint: gate.url, maxAttempts: 1 });
-    gatedCtx.aws = () => ({ ...real, ssm: gatedSsm });
+    const { gate, gatedCtx } = await gatedContext({ pollIntervalMs: 200, liveTailGraceMs: 1500 });
     for (const host of sandbox.hosts) sandbox.setFault(host.instanceId, "slow", true);
     try {
       bumpSampleRepo(sandbox.repoDir, "gateway", "denied-1");
@@ -175,11 +181,7 @@ describe("the deploy engine", () => {
   });
 
   it("gives up on a passing error only after the bounded time, recording it once with a count", async () => {
-    const gate = await ssmGate(sandbox.endpoints.ssm);
-    const gatedCtx = createDeployContext(ctx.config, db, { pollIntervalMs: 150, giveUpAfterMs: 2000, liveTailGraceMs: 1500 });
-    const real = gatedCtx.aws(sandbox.region);
-    const gatedSsm = new SSMClient({ region: sandbox.region, endpoint: gate.url, maxAttempts: 1 });
-    gatedCtx.aws = () => ({ ...real, ssm: gatedSsm });
+    const { gate, gatedCtx } = await gatedContext({ pollIntervalMs: 150, giveUpAfterMs: 2000, liveTailGraceMs: 1500 });
     for (const host of sandbox.hosts) sandbox.setFault(host.instanceId, "slow", true);
     try {
       bumpSampleRepo(sandbox.repoDir, "audit", "flaky-1");

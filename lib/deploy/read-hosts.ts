@@ -14,7 +14,7 @@ const CANDIDATES = 12;
  * from history (their stored manifests; static-layout ones matched under their directory), then the
  * newest other keys in the bucket (made by hand), their manifests read bounded from S3.
  */
-export async function candidateBundles(ctx: DeployContext, environmentName: string, first: string[] = []): Promise<CandidateBundle[]> {
+export async function candidateBundles(ctx: DeployContext, environmentName: string, options: { first?: string[]; handMade?: boolean } = {}): Promise<CandidateBundle[]> {
   const environment = environmentOf(ctx.config, environmentName);
   const s3 = ctx.aws(environment.region).s3;
   const recorded = await ctx.db.deploy.findMany({
@@ -25,9 +25,10 @@ export async function candidateBundles(ctx: DeployContext, environmentName: stri
     select: { bundleKey: true, manifest: true },
   });
   const known = new Map(recorded.map((d) => [d.bundleKey, d.manifest]));
-  const listed = await listBundleObjects(s3, environment.bucket, environment.prefix, ctx.config.bundleNamePrefix).catch(() => []);
+  // Listing the bucket is only worth it when hosts may run bundles history never saw (not after every deploy).
+  const listed = options.handMade ? await listBundleObjects(s3, environment.bucket, environment.prefix, ctx.config.bundleNamePrefix).catch(() => []) : [];
   const handMade = listed.filter((o) => !known.has(o.key)).slice(0, CANDIDATES).map((o) => o.key);
-  const keys = [...new Set([...first, ...recorded.map((d) => d.bundleKey), ...handMade])];
+  const keys = [...new Set([...(options.first ?? []), ...recorded.map((d) => d.bundleKey), ...handMade])];
   const read = async (key: string): Promise<CandidateBundle | null> => {
     const stored = known.get(key);
     const manifest = stored ? (JSON.parse(stored) as BundleManifest) : null;
@@ -63,7 +64,7 @@ export async function readLiveFromHosts(ctx: DeployContext, environmentName: str
   const environment = environmentOf(ctx.config, environmentName);
   const services = Object.entries(ctx.config.services).map(([name, s]) => ({ name, paths: s.paths }));
   const [candidates, read, history] = await Promise.all([
-    candidateBundles(ctx, environmentName),
+    candidateBundles(ctx, environmentName, { handMade: true }),
     readHosts(ctx.aws(environment.region).ssm, { instanceIds: environment.hosts.map((h) => h.instanceId), repoPath: environment.repoPath, paths: services.flatMap((s) => s.paths) }),
     liveBundles(ctx.db, environmentName),
   ]);
