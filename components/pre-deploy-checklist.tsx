@@ -3,6 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { preDeployChecklistAction } from "@/app/actions";
+import { itemsNeedingReason, mayGoAhead } from "@/lib/deploy/checklist-rule";
 import { withToken } from "./panel-token";
 
 /**
@@ -23,9 +24,9 @@ export function PreDeployChecklist({ environment, services, reason, onReason, on
     refetchInterval: 5_000,
   });
   const items = checklist.data ?? [];
-  const notGreen = items.filter((item) => !item.ok && item.needsReason);
-  // A checklist that cannot be read does not block: the server records its own copy with the deploy.
-  const ready = !checklist.isPending && (notGreen.length === 0 || reason.trim().length >= 3);
+  const notGreen = itemsNeedingReason(items);
+  // The server applies the same rule to its own fresh checklist when Deploy is pressed.
+  const ready = !checklist.isPending && mayGoAhead(items, reason);
   useEffect(() => onReady(ready), [ready, onReady]);
   if (services.length === 0) return null;
   return (

@@ -6,13 +6,9 @@ import { liveAndRollbackTargets } from "../history/live";
 import type { DeployContext } from "./context";
 import { statusWords } from "./status";
 
-export interface ChecklistItem {
-  name: string;
-  ok: boolean;
-  detail: string;
-  /** Whether going ahead past this item needs a typed reason (the others are shown as notes). */
-  needsReason: boolean;
-}
+import type { ChecklistItem } from "./checklist-rule";
+
+export type { ChecklistItem } from "./checklist-rule";
 
 /**
  * seeds/003's pre-deploy checklist, computed now: checks green, no deploy running, a rollback target

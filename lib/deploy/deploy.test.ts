@@ -225,7 +225,7 @@ describe("deploy path against the sandbox", () => {
     expect((await listDeploys(db)).length).toBe(before);
 
     const unknownHost = broken({ hosts: [{ instanceId: "i-0000000000000dead", name: "ghost" }] });
-    const second = await startDeploy(unknownHost, { environment: "sandbox", services: ["audit"] });
+    const second = await startDeploy(unknownHost, { environment: "sandbox", services: ["audit"], goAheadReason: "the ghost host is expected to be refused" });
     await jobSettled(second);
     const failedSend = await getDeployDetail(db, second);
     expect(failedSend?.status).toBe("failed");

@@ -13,6 +13,7 @@ import path from "node:path";
 import { checkoutRef, commitOnBranch } from "../bundle/git";
 import { planDeploy } from "./plan";
 import { preDeployChecklist } from "./checklist";
+import { itemsNeedingReason, MIN_GO_AHEAD_REASON_LENGTH, mayGoAhead } from "./checklist-rule";
 import { assertBranchAllowed, assertProductionConfirmed, assertVersionLabel } from "./environment-rules";
 import { sha256Hex } from "./phases/script";
 import { launch } from "./runner";
@@ -87,6 +88,11 @@ export async function startDeploy(ctx: DeployContext, request: StartDeployReques
     // The checkout goes once the job stops (after the upload it is no longer read).
     if (checkout) job.afterEnd = [...(job.afterEnd ?? []), () => checkout.remove()];
     const checklist = await preDeployChecklist(ctx, request.environment, plan.services);
+    // The form asks for the reason too, but the rule is the server's: a stale form or a script calling the action must not skip it.
+    if (!mayGoAhead(checklist, request.goAheadReason)) {
+      const blocking = itemsNeedingReason(checklist);
+      throw new RefusedError(`The pre-deploy checklist is not green (${blocking.map((i) => `${i.name}: ${i.detail}`).join("; ")}). Type why you go ahead anyway (at least ${MIN_GO_AHEAD_REASON_LENGTH} characters) or fix it first.`);
+    }
     await launch(ctx, job, { insert });
     const notGreen = checklist.filter((item) => !item.ok);
     await recordEvent(ctx.db, id, "checklist", notGreen.length === 0 ? "pre-deploy checklist: all green" : `pre-deploy checklist: ${notGreen.map((i) => `${i.name} ✗ (${i.detail})`).join("; ")}${request.goAheadReason ? ` — went ahead: ${request.goAheadReason}` : ""}`);

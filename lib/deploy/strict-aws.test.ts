@@ -43,6 +43,9 @@ async function withFault<T>(instanceIds: string[], fault: string, work: () => Pr
 const liveLines = (run: { chunks: { stream: string; text: string }[] }, stream = "stdout") => run.chunks.filter((c) => c.stream === stream).map((c) => c.text);
 const finalLines = (text: string) => text.replace(/\n$/, "").split("\n");
 
+// Earlier tests here leave the latest checks red on purpose (offline EC2 b never answered).
+const RED_FROM_EARLIER = "an earlier test left the checks red";
+
 describe("Deckhand on AWS-strict behaviour", () => {
   it("with the laptop denied CloudWatch Logs, a deploy still ends with its true status and says live output is off", async () => {
     const deploy = await withFault([hostA().instanceId], "logs-denied", async () => {
@@ -109,18 +112,25 @@ describe("Deckhand on AWS-strict behaviour", () => {
   it("refuses to send while a host is offline, or skips it when the operator chooses", async () => {
     await withFault([hostB().instanceId], "offline", async () => {
       bumpSampleRepo(sandbox.repoDir, "audit", "offline-1");
-      const refused = await settledDeploy(db, await startDeploy(ctx, { environment: "sandbox", services: ["audit"] }));
+      // The pre-deploy checklist sees the host offline: without a typed reason the server refuses to start at all.
+      const before = await db.deploy.count();
+      await expect(startDeploy(ctx, { environment: "sandbox", services: ["audit"] })).rejects.toThrow(/checklist is not green \(.*hosts online: EC2 b \(ConnectionLost\).*Type why you go ahead/);
+      await expect(startDeploy(ctx, { environment: "sandbox", services: ["audit"], goAheadReason: "ok" })).rejects.toThrow(/at least 3 characters/);
+      expect(await db.deploy.count()).toBe(before);
+      // With a reason it starts, and the send still refuses while the host is offline (nothing is sent).
+      const refused = await settledDeploy(db, await startDeploy(ctx, { environment: "sandbox", services: ["audit"], goAheadReason: "testing the offline refusal" }));
       expect(refused.status).toBe("failed");
       expect(refused.error).toMatch(/EC2 b \(ConnectionLost\) is not online in SSM: nothing was sent/);
       expect(refused.hostRuns).toHaveLength(0);
       expect(refused.commandId).toBeNull();
 
-      const skipped = await settledDeploy(db, await startDeploy(ctx, { environment: "sandbox", services: ["audit"], skipOfflineHosts: true }));
+      const skipped = await settledDeploy(db, await startDeploy(ctx, { environment: "sandbox", services: ["audit"], skipOfflineHosts: true, goAheadReason: "EC2 b is being replaced" }));
       // Sent to EC2 a only; the checks behind the ALB then say EC2 b (still offline) never answered.
       expect(skipped.status).toBe("checks_failed");
       expect(skipped.error).toMatch(/EC2 b \(i-[0-9a-f]+\) never answered/);
       expect(skipped.hostRuns.map((r) => r.hostName)).toEqual(["EC2 a"]);
       expect(skipped.events.some((e) => /skipping EC2 b \(ConnectionLost\)/.test(e.message))).toBe(true);
+      expect(skipped.events.some((e) => e.phase === "checklist" && e.message.includes("hosts online ✗") && e.message.endsWith("went ahead: EC2 b is being replaced"))).toBe(true);
       expect(versionOn(hostA(), "audit")).toBe("offline-1");
       expect(versionOn(hostB(), "audit")).not.toBe("offline-1");
     });
@@ -130,7 +140,7 @@ describe("Deckhand on AWS-strict behaviour", () => {
     const [a, b] = sandbox.hosts.map((h) => h.instanceId);
     await withFault([a, b], "slow", async () => {
       bumpSampleRepo(sandbox.repoDir, "gateway", "drop-1");
-      const id = await startDeploy(ctx, { environment: "sandbox", services: ["gateway"] });
+      const id = await startDeploy(ctx, { environment: "sandbox", services: ["gateway"], goAheadReason: RED_FROM_EARLIER });
       await waitFor("both hosts InProgress", () => getDeployDetail(db, id), (d) => d?.hostRuns.length === 2 && d.hostRuns.every((r) => r.status === "InProgress"));
       sandbox.setFault(b, "offline", true);
       try {
@@ -153,7 +163,7 @@ describe("Deckhand on AWS-strict behaviour", () => {
     const before = versionOn(hostA(), "audit");
     const failed = await withFault([hostA().instanceId], "no-aws-cli", async () => {
       bumpSampleRepo(sandbox.repoDir, "audit", "cli-1");
-      return settledDeploy(db, await startDeploy(ctx, { environment: "sandbox", services: ["audit"] }));
+      return settledDeploy(db, await startDeploy(ctx, { environment: "sandbox", services: ["audit"], goAheadReason: RED_FROM_EARLIER }));
     });
     expect(failed.status).toBe("partially_failed");
     const runA = failed.hostRuns.find((r) => r.instanceId === hostA().instanceId)!;
@@ -167,7 +177,7 @@ describe("Deckhand on AWS-strict behaviour", () => {
     const presigned = createDeployContext({ ...ctx.config, environments: { sandbox: { ...ctx.config.environments.sandbox, download: "presigned-url" } } }, db, { pollIntervalMs: 250, liveTailGraceMs: 1500 });
     const deployed = await withFault([hostA().instanceId], "no-aws-cli", async () => {
       bumpSampleRepo(sandbox.repoDir, "audit", "cli-2");
-      return settledDeploy(db, await startDeploy(presigned, { environment: "sandbox", services: ["audit"] }));
+      return settledDeploy(db, await startDeploy(presigned, { environment: "sandbox", services: ["audit"], goAheadReason: RED_FROM_EARLIER }));
     });
     expect(deployed.status).toBe("succeeded");
     expect(versionOn(hostA(), "audit")).toBe("cli-2");
