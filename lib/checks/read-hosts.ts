@@ -1,7 +1,8 @@
 // "Read from hosts": one read-only SSM command on every online host, parsed into HostReadings.
 // Hosts SSM cannot reach are not sent to (their invocation would sit Pending for the delivery timeout).
-import { CancelCommandCommand, GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from "@aws-sdk/client-ssm";
-import { describeHosts } from "../aws/ssm";
+import { CancelCommandCommand, SendCommandCommand, type SSMClient } from "@aws-sdk/client-ssm";
+import { awsProblem } from "../aws/errors";
+import { describeHosts, getInvocation, listInvocations } from "../aws/ssm";
 import { hostTruthScript } from "../remote/host-truth-script";
 import { parseHostTruth, type HostReading } from "./host-truth";
 
@@ -49,14 +50,16 @@ export async function readHosts(ssm: SSMClient, request: ReadHostsRequest): Prom
   const pending = new Set(online);
   while (pending.size && Date.now() < deadline) {
     await sleep(request.pollMs ?? 500);
-    for (const id of [...pending]) {
+    // One status call per cycle for every host; a host's output is read once, when it has ended.
+    const ended = (await listInvocations(ssm, commandId)).filter((inv) => inv.InstanceId && pending.has(inv.InstanceId) && TERMINAL.has(inv.Status ?? ""));
+    for (const inv of ended) {
+      const id = inv.InstanceId!;
       try {
-        const out = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: id }));
-        if (!TERMINAL.has(out.Status ?? "")) continue;
+        const out = await getInvocation(ssm, commandId, id);
         pending.delete(id);
         readings[id] = out.Status === "Success" ? parseHostTruth(out.StandardOutputContent ?? "", request.paths) : unreadable(`the read ended ${out.Status} (${out.StatusDetails ?? "no details"})`);
       } catch (error) {
-        if ((error as Error).name !== "InvocationDoesNotExist") throw error; // not visible yet: ask again
+        if (awsProblem(error) !== "invocation_missing") throw error; // listed but not readable yet: next cycle
       }
     }
   }

@@ -23,6 +23,7 @@ import { bumpSampleRepo, buildSampleUi, startSandbox, type Sandbox } from "../sa
 import { FAST_TIMING, sandboxClients, sleep, waitForInvocation } from "../sandbox/testClients";
 import { decideHost, parseHostTruth, type CandidateBundle } from "./host-truth";
 import { readHosts as readHostsViaSsm } from "./read-hosts";
+import { verifySummary } from "../deploy/phases/verify";
 import { verifyDeploy } from "./verify";
 import { runChecks, type CheckResult } from "./run";
 
@@ -188,6 +189,7 @@ describe("issue 8 against the sandbox", () => {
       everyOutput.push(JSON.stringify(verified));
       expect(verified.ok).toBe(false);
       expect(verified.wrongHosts).toEqual([{ instanceId: B, name: "EC2 b", services: ["ui"] }]);
+      expect(verified.unverifiedHosts).toEqual([]);
       expect(verified.checks.find((c) => c.name === "bundle hash")!.failingHosts).toEqual([B]);
       expect(verified.hosts.find((h) => h.instanceId === B)!.summary[0]).toBe(`ui: still ${v1.key}, not ${v2.key}`);
       expect(verified.targets?.map((t) => t.state)).toEqual(["healthy", "healthy"]);
@@ -262,6 +264,12 @@ describe("issue 8 against the sandbox", () => {
       const read = await readHostsViaSsm(clients.ssm, { instanceIds: [A, B], repoPath: env.repoPath, paths: ALL_PATHS(), pollMs: 100, timeoutMs: 20_000 });
       expect(read.readings[A]).toMatchObject({ ok: true, repoExists: true, front: { ok: true } });
       expect(read.readings[B]).toMatchObject({ ok: false, problem: "SSM reports the host ConnectionLost" });
+      // A host whose files cannot be read is not verified: the deploy is not called green for it.
+      const verified = await verifyDeploy({ environment: env, services: config.services, ssm: clients.ssm, elb, deployed: { bundle: v1.candidate, services: ["audit"] }, candidates: [v1.candidate], env: sandbox.env });
+      expect(verified.ok).toBe(false);
+      expect(verified.unverifiedHosts).toEqual([{ instanceId: B, name: "EC2 b", problem: "SSM reports the host ConnectionLost" }]);
+      expect(verified.wrongHosts.map((h) => h.instanceId)).not.toContain(B);
+      expect(verifySummary(verified)).toContain("could not read what EC2 b has (SSM reports the host ConnectionLost)");
       const health = await targetHealth(elb, sandbox.targetGroupArn);
       expect(health[1]).toMatchObject({ instanceId: B, state: "unhealthy", reason: expect.stringMatching(/^Target\.(FailedHealthChecks|Timeout)$/) });
       expect(health[0]).toMatchObject({ instanceId: A, state: "healthy" });

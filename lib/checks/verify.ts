@@ -38,6 +38,8 @@ export interface VerifyResult {
   hosts: HostTruthResult[];
   /** Hosts that do not have the deployed bundle for a deployed service. */
   wrongHosts: { instanceId: string; name: string; services: string[] }[];
+  /** Hosts whose files could not be read: not known to be right, so the deploy is not verified. */
+  unverifiedHosts: { instanceId: string; name: string; problem: string }[];
   targets: TargetHealth[] | null;
   targetsProblem: string | null;
 }
@@ -62,6 +64,9 @@ export async function verifyDeploy(input: VerifyInput): Promise<VerifyResult> {
       services: h.services.filter((v) => v.service in byService && v.state !== "matches" && v.state !== "unreadable").map((v) => v.service),
     }))
     .filter((h) => h.services.length > 0);
+  const unverifiedHosts = input.deployed
+    ? hosts.filter((h) => h.services.some((v) => v.service in byService && v.state === "unreadable")).map((h) => ({ instanceId: h.instanceId, name: h.name, problem: h.problem ?? "could not be read" }))
+    : [];
 
   let targets: TargetHealth[] | null = null;
   let targetsProblem: string | null = null;
@@ -72,5 +77,5 @@ export async function verifyDeploy(input: VerifyInput): Promise<VerifyResult> {
       targetsProblem = `${(error as Error).name}: ${(error as Error).message}`;
     }
   }
-  return { ok: checks.every((c) => c.ok) && wrongHosts.length === 0, checks, hosts, wrongHosts, targets, targetsProblem };
+  return { ok: checks.every((c) => c.ok) && wrongHosts.length === 0 && unverifiedHosts.length === 0, checks, hosts, wrongHosts, unverifiedHosts, targets, targetsProblem };
 }

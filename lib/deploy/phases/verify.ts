@@ -11,7 +11,8 @@ export function verifySummary(result: VerifyResult): string {
   if (result.ok) return `all ${result.checks.length} checks green; every host has the deployed bundle`;
   const failing = result.checks.filter((c) => !c.ok).map((c) => `${c.name}${c.problem ? `: ${c.problem}` : ""}${c.failingHosts.length ? ` (${c.failingHosts.join(", ")})` : ""}`);
   const wrong = result.hosts.filter((h) => result.wrongHosts.some((w) => w.instanceId === h.instanceId)).map((h) => `${h.name} does not serve the deployed bundle — ${h.summary.join("; ")}`);
-  return ["deployed, checks failed", ...failing, ...wrong].join(" · ");
+  const unverified = result.unverifiedHosts.map((h) => `could not read what ${h.name} has (${h.problem})`);
+  return ["deployed, checks failed", ...failing, ...wrong, ...unverified].join(" · ");
 }
 
 /** Runs verification for the job's deploy and records it; the deploy ends "checks failed" when it is not green. */
