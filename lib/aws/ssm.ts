@@ -5,8 +5,10 @@ import {
   ListCommandInvocationsCommand,
   SendCommandCommand,
   type CommandInvocation,
+  type GetCommandInvocationCommandOutput,
   type SSMClient,
 } from "@aws-sdk/client-ssm";
+import { awsProblem } from "./errors";
 
 export interface SendScriptRequest {
   instanceIds: string[];
@@ -52,6 +54,44 @@ export async function listInvocations(ssm: SSMClient, commandId: string): Promis
   } while (nextToken);
   return invocations;
 }
+
+export type EndedInvocation = { instanceId: string } & ({ result: GetCommandInvocationCommandOutput; error?: undefined } | { result?: undefined; error: unknown });
+
+/**
+ * Waits for a short read-only command on some hosts: one ListCommandInvocations per cycle for all of
+ * them, and each host's full result read once, when SSM lists it as ended (a result not readable yet is
+ * asked for again next cycle; another error is handed over as that host's end). Returns the hosts
+ * still going at the deadline.
+ */
+export async function awaitInvocations(
+  ssm: SSMClient,
+  commandId: string,
+  instanceIds: string[],
+  options: { pollMs: number; timeoutMs: number },
+  onEnded: (ended: EndedInvocation) => void,
+): Promise<string[]> {
+  const waiting = new Set(instanceIds);
+  const deadline = Date.now() + options.timeoutMs;
+  while (waiting.size > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+    const ended = (await listInvocations(ssm, commandId)).filter((inv) => inv.InstanceId && waiting.has(inv.InstanceId) && INVOCATION_ENDED.has(inv.Status ?? ""));
+    for (const { InstanceId: instanceId } of ended) {
+      try {
+        const result = await getInvocation(ssm, commandId, instanceId!);
+        waiting.delete(instanceId!);
+        onEnded({ instanceId: instanceId!, result });
+      } catch (error) {
+        if (awsProblem(error) === "invocation_missing") continue; // listed before its result is readable
+        waiting.delete(instanceId!);
+        onEnded({ instanceId: instanceId!, error });
+      }
+    }
+  }
+  return [...waiting];
+}
+
+/** CommandInvocationStatus values after which nothing changes. */
+const INVOCATION_ENDED = new Set(["Success", "Failed", "TimedOut", "Cancelled"]);
 
 export async function getInvocation(ssm: SSMClient, commandId: string, instanceId: string) {
   return ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));

@@ -1,8 +1,8 @@
 // "Read from hosts": one read-only SSM command on every online host, parsed into HostReadings.
 // Hosts SSM cannot reach are not sent to (their invocation would sit Pending for the delivery timeout).
 import { CancelCommandCommand, SendCommandCommand, type SSMClient } from "@aws-sdk/client-ssm";
-import { awsProblem } from "../aws/errors";
-import { describeHosts, getInvocation, listInvocations } from "../aws/ssm";
+import { describeAwsError } from "../aws/errors";
+import { awaitInvocations, describeHosts } from "../aws/ssm";
 import { hostTruthScript } from "../remote/host-truth-script";
 import { parseHostTruth, type HostReading } from "./host-truth";
 
@@ -23,8 +23,6 @@ export interface ReadHostsResult {
   readings: Record<string, HostReading>;
 }
 
-const TERMINAL = new Set(["Success", "Failed", "TimedOut", "Cancelled"]);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const unreadable = (problem: string): HostReading => ({ ok: false, problem, repoExists: false, manifestSha256: null, paths: [], front: { ok: false, indexJs: null } });
 
 export async function readHosts(ssm: SSMClient, request: ReadHostsRequest): Promise<ReadHostsResult> {
@@ -46,25 +44,13 @@ export async function readHosts(ssm: SSMClient, request: ReadHostsRequest): Prom
   );
   const commandId = sent.Command?.CommandId;
   if (!commandId) throw new Error("SSM accepted the command but returned no CommandId");
-  const deadline = Date.now() + (request.timeoutMs ?? 60_000);
-  const pending = new Set(online);
-  while (pending.size && Date.now() < deadline) {
-    await sleep(request.pollMs ?? 500);
-    // One status call per cycle for every host; a host's output is read once, when it has ended.
-    const ended = (await listInvocations(ssm, commandId)).filter((inv) => inv.InstanceId && pending.has(inv.InstanceId) && TERMINAL.has(inv.Status ?? ""));
-    for (const inv of ended) {
-      const id = inv.InstanceId!;
-      try {
-        const out = await getInvocation(ssm, commandId, id);
-        pending.delete(id);
-        readings[id] = out.Status === "Success" ? parseHostTruth(out.StandardOutputContent ?? "", request.paths) : unreadable(`the read ended ${out.Status} (${out.StatusDetails ?? "no details"})`);
-      } catch (error) {
-        if (awsProblem(error) !== "invocation_missing") throw error; // listed but not readable yet: next cycle
-      }
-    }
-  }
-  if (pending.size) {
-    await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [...pending] })).catch(() => {});
+  const pending = await awaitInvocations(ssm, commandId, online, { pollMs: request.pollMs ?? 500, timeoutMs: request.timeoutMs ?? 60_000 }, ({ instanceId, result, error }) => {
+    if (!result) readings[instanceId] = unreadable(`its result could not be read: ${describeAwsError(error)}`);
+    else if (result.Status === "Success") readings[instanceId] = parseHostTruth(result.StandardOutputContent ?? "", request.paths);
+    else readings[instanceId] = unreadable(`the read ended ${result.Status} (${result.StatusDetails ?? "no details"})`);
+  });
+  if (pending.length) {
+    await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: pending })).catch(() => {});
     for (const id of pending) readings[id] = unreadable("the host did not answer in time");
   }
   return { commandId, script, readings };

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeElbClient } from "../aws/clients";
 import { targetHealth } from "../aws/elb";
 import { uploadBundle } from "../aws/s3";
-import { describeHosts, getInvocation, sendScript } from "../aws/ssm";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { awaitInvocations, describeHosts, getInvocation, sendScript } from "../aws/ssm";
 import { readBundleManifest } from "../bundle/catalog";
 import { packBundle } from "../bundle/pack";
 import { loadConfig, type LoadedConfig } from "../config/load";
@@ -121,6 +122,34 @@ describe("reading a fresh sandbox's hosts", () => {
       await fresh.stop();
     }
   }, 60_000);
+});
+
+describe("waiting for a read-only command on several hosts", () => {
+  it("asks SSM once per cycle for all hosts and reads each host's result once, when it has ended", async () => {
+    const watched = new SSMClient({ region: sandbox.region, endpoint: sandbox.endpoints.ssm, credentials: sandbox.credentials });
+    const calls: string[] = [];
+    watched.middlewareStack.add((next, context) => async (args) => {
+      calls.push(context.commandName ?? "?");
+      return next(args);
+    }, { step: "initialize", name: "recordCalls" });
+    // Both hosts take a second: many cycles pass while they run, and none of them reads a result.
+    const commandId = await sendScript(watched, { instanceIds: [A, B], script: "#!/bin/bash\nsleep 1\necho done", executionTimeoutSeconds: 60, deliveryTimeoutSeconds: 30, comment: "awaitInvocations test" });
+    calls.length = 0;
+    const ended: string[] = [];
+    const left = await awaitInvocations(watched, commandId, [A, B], { pollMs: 50, timeoutMs: 20_000 }, ({ instanceId, result }) => {
+      expect(result?.Status).toBe("Success");
+      ended.push(instanceId);
+    });
+    expect(left).toEqual([]);
+    expect(new Set(ended)).toEqual(new Set([A, B]));
+    const gets = calls.filter((c) => c === "GetCommandInvocationCommand").length;
+    const lists = calls.filter((c) => c === "ListCommandInvocationsCommand").length;
+    expect(calls.every((c) => c === "GetCommandInvocationCommand" || c === "ListCommandInvocationsCommand")).toBe(true);
+    expect(lists).toBeGreaterThanOrEqual(5); // a second of 50 ms cycles
+    // Each host's result is read once it is listed as ended (a retry only when it is not readable yet).
+    expect(gets).toBeLessThanOrEqual(2 + (lists - 1));
+    expect(gets).toBeGreaterThanOrEqual(2);
+  }, 40_000);
 });
 
 describe("issue 8 against the sandbox", () => {

@@ -1,12 +1,12 @@
 // The host side of the setup check: is each host's SSM agent connected, and does the pre-flight pass
 // there? One SSM command runs the pre-flight on every online host; offline hosts are not sent to (a
 // command would wait Pending for TimeoutSeconds + executionTimeout).
-import { describePing } from "../aws/ssm";
-import { CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from "@aws-sdk/client-ssm";
+import { awaitInvocations, describePing } from "../aws/ssm";
+import { CancelCommandCommand, DescribeInstanceInformationCommand, SendCommandCommand, type SSMClient } from "@aws-sdk/client-ssm";
 import { describeAwsError } from "../aws/errors";
 import type { EnvironmentConfig } from "../config/schema";
 import { preflightFailure, preflightScript, systemdPreflightScript } from "../remote/preflight";
-import { errorName, fail, isDenied, pass, type CheckLine } from "./types";
+import { fail, isDenied, pass, type CheckLine } from "./types";
 
 export interface HostCheckOptions {
   /** How long to wait for every host's answer. */
@@ -14,8 +14,6 @@ export interface HostCheckOptions {
   pollMs?: number;
 }
 
-const TERMINAL = new Set(["Success", "Failed", "TimedOut", "Cancelled"]);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const firstLine = (text: string | undefined) => (text ?? "").slice(0, 2000).split("\n").find((l) => l.trim())?.slice(0, 300) ?? "";
 
 export async function checkHosts(ssm: SSMClient, environment: EnvironmentConfig, options: HostCheckOptions = {}): Promise<CheckLine[]> {
@@ -77,35 +75,32 @@ export async function checkHosts(ssm: SSMClient, environment: EnvironmentConfig,
     }
 
     if (commandId) {
-      const waiting = new Set(online.map((h) => h.instanceId));
-      const deadline = Date.now() + timeoutMs;
-      while (waiting.size > 0 && Date.now() < deadline) {
-        for (const host of online.filter((h) => waiting.has(h.instanceId))) {
-          try {
-            const out = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: host.instanceId }));
-            if (!TERMINAL.has(out.Status ?? "")) continue;
-            waiting.delete(host.instanceId);
-            const failure = out.ResponseCode !== undefined ? preflightFailure(out.ResponseCode, out.StandardErrorContent ?? "") : undefined;
-            if (out.Status === "Success" && (out.StandardOutputContent ?? "").includes("PREFLIGHT: ok")) {
-              lines.set(host.instanceId, pass(lineName(host), `${host.name}: pre-flight passed (download with ${environment.download === "aws-cli" ? "the AWS CLI" : "curl and a pre-signed URL"}, repo ${environment.repoPath}, compose dir ${environment.composeDir})`));
-            } else if (failure) {
-              lines.set(host.instanceId, fail(lineName(host), `${host.name}: ${failure.cause} (host said: ${failure.detail})`, failure.fix));
-            } else {
-              const said = firstLine(out.StandardErrorContent) || firstLine(out.StandardOutputContent) || "no output";
-              lines.set(host.instanceId, fail(lineName(host), `${host.name}: the pre-flight ended ${out.Status}/${out.StatusDetails} with exit ${out.ResponseCode} (host said: ${said})`, "Run the pre-flight by hand on the host (README › Hosts) to see what fails."));
-            }
-          } catch (error) {
-            if (errorName(error) !== "InvocationDoesNotExist") {
-              waiting.delete(host.instanceId);
-              lines.set(host.instanceId, fail(lineName(host), `could not read the pre-flight result: ${describeAwsError(error)}`, isDenied(error) ? "Allow ssm:GetCommandInvocation for the laptop." : "Run the check again."));
-            }
-          }
+      const byId = new Map(online.map((h) => [h.instanceId, h]));
+      const ended = awaitInvocations(ssm, commandId, [...byId.keys()], { pollMs, timeoutMs }, ({ instanceId, result: out, error }) => {
+        const host = byId.get(instanceId)!;
+        if (!out) {
+          lines.set(host.instanceId, fail(lineName(host), `could not read the pre-flight result: ${describeAwsError(error)}`, isDenied(error) ? "Allow ssm:GetCommandInvocation for the laptop." : "Run the check again."));
+          return;
         }
-        if (waiting.size > 0) await sleep(pollMs);
-      }
-      if (waiting.size > 0) {
-        await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [...waiting] })).catch(() => undefined);
-        for (const host of online.filter((h) => waiting.has(h.instanceId))) {
+        const failure = out.ResponseCode !== undefined ? preflightFailure(out.ResponseCode, out.StandardErrorContent ?? "") : undefined;
+        if (out.Status === "Success" && (out.StandardOutputContent ?? "").includes("PREFLIGHT: ok")) {
+          lines.set(host.instanceId, pass(lineName(host), `${host.name}: pre-flight passed (download with ${environment.download === "aws-cli" ? "the AWS CLI" : "curl and a pre-signed URL"}, repo ${environment.repoPath}, compose dir ${environment.composeDir})`));
+        } else if (failure) {
+          lines.set(host.instanceId, fail(lineName(host), `${host.name}: ${failure.cause} (host said: ${failure.detail})`, failure.fix));
+        } else {
+          const said = firstLine(out.StandardErrorContent) || firstLine(out.StandardOutputContent) || "no output";
+          lines.set(host.instanceId, fail(lineName(host), `${host.name}: the pre-flight ended ${out.Status}/${out.StatusDetails} with exit ${out.ResponseCode} (host said: ${said})`, "Run the pre-flight by hand on the host (README › Hosts) to see what fails."));
+        }
+      });
+      const waiting = await ended.catch((error: unknown) => {
+        // The status list itself failed: every host not answered yet gets the reason.
+        const unanswered = online.filter((h) => !lines.has(h.instanceId));
+        for (const host of unanswered) lines.set(host.instanceId, fail(lineName(host), `could not follow the pre-flight: ${describeAwsError(error)}`, isDenied(error) ? "Allow ssm:ListCommandInvocations for the laptop." : "Run the check again."));
+        return [] as string[];
+      });
+      if (waiting.length > 0) {
+        await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: waiting })).catch(() => undefined);
+        for (const host of online.filter((h) => waiting.includes(h.instanceId))) {
           lines.set(host.instanceId, fail(lineName(host), `${host.name}: no answer to the pre-flight within ${Math.round(timeoutMs / 1000)} s (cancelled)`, "The agent may be busy or losing its connection; check the instance and run the check again."));
         }
       }
