@@ -2,6 +2,7 @@
 import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import { targetHealth, type TargetHealth } from "../aws/elb";
+import { deployedFilesRoot } from "../config/load";
 import type { EnvironmentConfig, ServiceConfig } from "../config/schema";
 import { decideHost, describeVerdict, type CandidateBundle, type HostVerdict } from "./host-truth";
 import { readHosts } from "./read-hosts";
@@ -51,7 +52,7 @@ export async function verifyDeploy(input: VerifyInput): Promise<VerifyResult> {
   const checks = await runChecks(environment, { bundleManifest: input.deployed?.bundle.manifest, env: input.env, onResult: input.onCheck, signal: input.signal });
 
   const services = Object.entries(input.services).map(([name, s]) => ({ name, paths: s.paths }));
-  const read = await readHosts(input.ssm, { instanceIds: environment.hosts.map((h) => h.instanceId), repoPath: environment.repoPath, paths: services.flatMap((s) => s.paths) });
+  const read = await readHosts(input.ssm, { instanceIds: environment.hosts.map((h) => h.instanceId), repoPath: deployedFilesRoot(environment), paths: services.flatMap((s) => s.paths) });
   const hosts = environment.hosts.map((h): HostTruthResult => {
     const reading = read.readings[h.instanceId]!;
     const verdict = decideHost(reading, services, input.candidates, { byService, indexJs: expectedIndexJs });

@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { z } from "zod";
 import { NotConfiguredError, NotFoundError } from "../errors";
-import { configSchema, type DeckhandConfig } from "./schema";
+import { configSchema, type DeckhandConfig, type EnvironmentConfig } from "./schema";
 
 /** A config problem that names the file and the field, for the operator. */
 export class ConfigError extends NotConfiguredError {
@@ -63,6 +63,11 @@ export async function findConfigFile(cwd = process.cwd()): Promise<string | null
   if (process.env.DECKHAND_CONFIG) return path.resolve(cwd, process.env.DECKHAND_CONFIG);
   const candidate = path.join(cwd, "deckhand.config.json");
   return (await fs.stat(candidate).catch(() => null)) ? candidate : null;
+}
+
+/** Where a deploy puts the bundle's files on a host: the repo checkout, or a systemd profile's serviceDir. */
+export function deployedFilesRoot(environment: EnvironmentConfig): string {
+  return environment.profile === "systemd" && environment.systemd ? environment.systemd.serviceDir : environment.repoPath;
 }
 
 export function environmentOf(config: LoadedConfig, name: string) {

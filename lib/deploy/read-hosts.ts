@@ -2,7 +2,7 @@ import { listBundleObjects, readBundleManifest } from "../bundle/catalog";
 import type { BundleManifest } from "../bundle/manifest";
 import { decideHost, describeVerdict, type CandidateBundle } from "../checks/host-truth";
 import { readHosts } from "../checks/read-hosts";
-import { environmentOf } from "../config/load";
+import { deployedFilesRoot, environmentOf } from "../config/load";
 import { liveBundles } from "../history/live";
 import type { DeployContext } from "./context";
 
@@ -65,7 +65,7 @@ export async function readLiveFromHosts(ctx: DeployContext, environmentName: str
   const services = Object.entries(ctx.config.services).map(([name, s]) => ({ name, paths: s.paths }));
   const [candidates, read, history] = await Promise.all([
     candidateBundles(ctx, environmentName, { handMade: true }),
-    readHosts(ctx.aws(environment.region).ssm, { instanceIds: environment.hosts.map((h) => h.instanceId), repoPath: environment.repoPath, paths: services.flatMap((s) => s.paths) }),
+    readHosts(ctx.aws(environment.region).ssm, { instanceIds: environment.hosts.map((h) => h.instanceId), repoPath: deployedFilesRoot(environment), paths: services.flatMap((s) => s.paths) }),
     liveBundles(ctx.db, environmentName),
   ]);
   return environment.hosts.map((host) => {

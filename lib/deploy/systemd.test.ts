@@ -30,7 +30,8 @@ beforeAll(async () => {
     bucket: sandbox.bucket,
     prefix: "bundles/dev/",
     hosts: base.environments.sandbox.hosts,
-    repoPath: `${mount}/opt/atta`,
+    // Not where the systemd profile installs: verify must read the serviceDir, not the repo path.
+    repoPath: `${mount}/home/ubuntu/not-used-by-systemd`,
     fileOwner: "ubuntu:ubuntu",
     output: { cloudWatchLogGroup: "/deckhand/ssm" },
     systemd: { unit: "atta", serviceDir: `${mount}/opt/atta`, unitDir: `${mount}/etc/systemd/system`, image: IMAGE, settleSeconds: 1 },
