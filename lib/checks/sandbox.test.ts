@@ -213,7 +213,7 @@ describe("issue 8 against the sandbox", () => {
       expect(b.front).toEqual({ indexJs: served[B], expected: hash.expectedIndexJs, ok: false });
 
       // The engine's verify phase in one call says the same.
-      const elb = new ElasticLoadBalancingV2Client({ region: sandbox.region, endpoint: sandbox.endpoints.elb, credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+      const elb = new ElasticLoadBalancingV2Client({ region: sandbox.region, endpoint: sandbox.endpoints.elb, credentials: sandbox.credentials });
       const verified = await verifyDeploy({ environment: env, services: config.services, ssm: clients.ssm, elb, deployed: { bundle: v2.candidate, services: ["ui"] }, candidates, env: sandbox.env });
       everyOutput.push(JSON.stringify(verified));
       expect(verified.ok).toBe(false);
@@ -278,7 +278,7 @@ describe("issue 8 against the sandbox", () => {
 
     const previous = process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2;
     process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2 = sandbox.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2;
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: "sandbox", AWS_SECRET_ACCESS_KEY: "sandbox" });
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: sandbox.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: sandbox.credentials.secretAccessKey });
     const elb = makeElbClient(sandbox.region);
     try {
       expect(await targetHealth(elb, sandbox.targetGroupArn)).toEqual([

@@ -77,6 +77,28 @@ export function jsonAuthError(failure: AuthFailure): { code: string; status: num
   }
 }
 
+/** Query protocol (STS, ELBv2): the error code and status AWS answers for each failure. */
+export function queryAuthError(failure: AuthFailure): { code: string; status: number; message: string } {
+  switch (failure.reason) {
+    case "missing":
+      return { code: "MissingAuthenticationToken", status: 403, message: "Request is missing Authentication Token" };
+    case "malformed":
+      return { code: "IncompleteSignature", status: 400, message: failure.message };
+    case "unknown-key":
+      return { code: "InvalidClientTokenId", status: 403, message: "The security token included in the request is invalid." };
+    case "foreign-host":
+      return { code: "AccessDenied", status: 403, message: failure.message };
+    case "bad-signature":
+      return { code: "SignatureDoesNotMatch", status: 403, message: failure.message };
+  }
+}
+
+/** Null when a Query-protocol request may proceed (loopback Host, the sandbox's key, a valid SigV4 signature). */
+export async function authorizeQuery(request: { method?: string; url?: string; headers: IncomingHttpHeaders }, body: Uint8Array, credentials: SandboxCredentials) {
+  const denied = authorize(request, credentials) ?? (await verifySignature(request, body, credentials));
+  return denied ? queryAuthError(denied) : null;
+}
+
 /** S3 (REST XML): the error code AWS answers for each failure, with its XML body. */
 export function s3AuthError(failure: AuthFailure, resource: string): { status: number; code: string; xml: string } {
   const [code, message] =

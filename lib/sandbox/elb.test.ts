@@ -4,6 +4,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { targetHealth } from "../aws/elb";
 import { Alb } from "./alb";
+import { newSandboxCredentials } from "./auth";
+import { signedFetch } from "./tools/sigv4.mjs";
 import type { RunningServer } from "./awsJson";
 import { startElbService } from "./elb";
 import type { SimulatedHost } from "./hosts";
@@ -16,6 +18,7 @@ let backend: http.Server;
 let alb: Alb;
 let elb: RunningServer;
 let client: ElasticLoadBalancingV2Client;
+const credentials = newSandboxCredentials();
 
 beforeAll(async () => {
   backend = http.createServer((_req, res) => res.writeHead(healthStatus).end());
@@ -24,8 +27,8 @@ beforeAll(async () => {
   // Two targets: A answers from the backend, B from a port nobody listens on.
   alb = new Alb([{ instanceId: A, port } as SimulatedHost, { instanceId: B, port: 1 } as SimulatedHost], 50);
   await alb.start();
-  elb = await startElbService({ alb, targetGroupArn: ARN });
-  client = new ElasticLoadBalancingV2Client({ region: "ap-south-1", endpoint: elb.url, credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+  elb = await startElbService({ alb, targetGroupArn: ARN, credentials });
+  client = new ElasticLoadBalancingV2Client({ region: "ap-south-1", endpoint: elb.url, credentials });
 });
 afterAll(async () => {
   await alb.stop();
@@ -64,7 +67,7 @@ describe("sandbox ELBv2 DescribeTargetHealth (AWS Query protocol)", () => {
   });
 
   it("speaks the Query wire format: form-encoded Action and Version in, XML out", async () => {
-    const post = (body: string) => fetch(elb.url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+    const post = (body: string) => signedFetch(elb.url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body }, { credentials, region: "ap-south-1", service: "elasticloadbalancing" });
     const ok = await post(`Action=DescribeTargetHealth&Version=2015-12-01&TargetGroupArn=${encodeURIComponent(ARN)}`);
     expect(ok.headers.get("content-type")).toBe("text/xml");
     expect(await ok.text()).toMatch(/^<DescribeTargetHealthResponse xmlns="http:\/\/elasticloadbalancing\.amazonaws\.com\/doc\/2015-12-01\/"><DescribeTargetHealthResult><TargetHealthDescriptions><member>/);
@@ -73,5 +76,15 @@ describe("sandbox ELBv2 DescribeTargetHealth (AWS Query protocol)", () => {
     expect(await wrongAction.text()).toContain("<Code>InvalidAction</Code>");
     expect(await (await post("Action=DescribeTargetHealth&Version=2012-06-01")).text()).toContain("<Code>InvalidParameterValue</Code>");
     expect(await (await post("Action=DescribeTargetHealth&Version=2015-12-01")).text()).toContain("<Code>ValidationError</Code>");
+  });
+
+  it("refuses what AWS refuses: unsigned, an unknown key, a wrong signature", async () => {
+    const unsigned = await fetch(elb.url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `Action=DescribeTargetHealth&Version=2015-12-01&TargetGroupArn=${encodeURIComponent(ARN)}` });
+    expect(unsigned.status).toBe(403);
+    expect(await unsigned.text()).toContain("<Code>MissingAuthenticationToken</Code>");
+    const stranger = new ElasticLoadBalancingV2Client({ region: "ap-south-1", endpoint: elb.url, credentials: { accessKeyId: "AKIAOTHERPERSON00000", secretAccessKey: credentials.secretAccessKey } });
+    await expect(stranger.send(new DescribeTargetHealthCommand({ TargetGroupArn: ARN }))).rejects.toMatchObject({ name: "InvalidClientTokenId", $metadata: { httpStatusCode: 403 } });
+    const wrongSecret = new ElasticLoadBalancingV2Client({ region: "ap-south-1", endpoint: elb.url, credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: "not-the-secret" } });
+    await expect(wrongSecret.send(new DescribeTargetHealthCommand({ TargetGroupArn: ARN }))).rejects.toMatchObject({ name: "SignatureDoesNotMatch", $metadata: { httpStatusCode: 403 } });
   });
 });

@@ -3,6 +3,7 @@
 // reads it unchanged (endpoint: AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2).
 import { randomUUID } from "node:crypto";
 import http from "node:http";
+import { authorizeQuery, type SandboxCredentials } from "./auth";
 import { listenLoopback, type RunningServer } from "./awsJson";
 import type { Alb } from "./alb";
 
@@ -55,7 +56,7 @@ export function targetHealthOf(alb: Alb, port: number): TargetHealthView[] {
   });
 }
 
-export function startElbService(options: { alb: Alb; targetGroupArn: string; port?: number }): Promise<RunningServer> {
+export function startElbService(options: { alb: Alb; targetGroupArn: string; credentials: SandboxCredentials; port?: number }): Promise<RunningServer> {
   const server = http.createServer(async (req, res) => {
     const requestId = randomUUID();
     let size = 0;
@@ -69,6 +70,8 @@ export function startElbService(options: { alb: Alb; targetGroupArn: string; por
     let body: string;
     try {
       if (size > MAX_BODY) throw new QueryError("ValidationError", "Request body too large", 413);
+      const denied = await authorizeQuery(req, Buffer.concat(chunks), options.credentials);
+      if (denied) throw new QueryError(denied.code, denied.message, denied.status);
       if (req.method !== "POST") throw new QueryError("InvalidAction", "Only POST / is served");
       const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
       const action = form.get("Action");

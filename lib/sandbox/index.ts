@@ -215,7 +215,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     servers.push(ssmServer);
     const logsServer = await startJsonService({ targetPrefix: "Logs_20140328", operations: logs.operations(), credentials });
     servers.push(logsServer);
-    const stsServer = await startSts({ account: SANDBOX_ACCOUNT_ID, arn: `arn:aws:iam::${SANDBOX_ACCOUNT_ID}:user/deckhand-sandbox`, userId: "AIDASANDBOXDECKHAND0" });
+    const stsServer = await startSts({ account: SANDBOX_ACCOUNT_ID, arn: `arn:aws:iam::${SANDBOX_ACCOUNT_ID}:user/deckhand-sandbox`, userId: "AIDASANDBOXDECKHAND0" }, credentials);
     servers.push(stsServer);
 
     await Promise.all(hosts.map((host) => provision(host, repoDir, remoteRepoPath, root)));
@@ -227,7 +227,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await alb.start();
     const albRef = alb;
     const targetGroupArn = `arn:aws:elasticloadbalancing:${region}:000000000000:targetgroup/deckhand-sandbox/${randomBytes(8).toString("hex")}`;
-    const elbServer = await startElbService({ alb: albRef, targetGroupArn });
+    const elbServer = await startElbService({ alb: albRef, targetGroupArn, credentials });
     servers.push(elbServer);
 
     const findHost = (instanceId: string) => {

@@ -2,6 +2,7 @@
 // which is what a setup check asks first ("who am I, in which account?").
 import { randomUUID } from "node:crypto";
 import http from "node:http";
+import { authorizeQuery, type SandboxCredentials } from "./auth";
 import { listenLoopback, type RunningServer } from "./awsJson";
 
 const NS = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -25,11 +26,14 @@ function error(res: http.ServerResponse, status: number, code: string, message: 
   );
 }
 
-export function startSts(identity: StsIdentity): Promise<RunningServer> {
+export function startSts(identity: StsIdentity, credentials: SandboxCredentials): Promise<RunningServer> {
   return listenLoopback(
     http.createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
+      // Like every AWS endpoint: unsigned, wrongly signed or foreign-key requests are refused.
+      const denied = await authorizeQuery(req, Buffer.concat(chunks), credentials);
+      if (denied) return error(res, denied.status, denied.code, denied.message);
       if (req.method !== "POST") return error(res, 400, "InvalidAction", "STS answers POST / only");
       if (!String(req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
         return error(res, 400, "MissingAction", "The request must be form-encoded (Query protocol)");
