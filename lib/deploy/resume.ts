@@ -16,7 +16,7 @@ async function findSentCommand(ctx: DeployContext, deploy: { id: string; environ
   let nextToken: string | undefined;
   let pages = 0;
   do {
-    const page = await ssm.send(new ListCommandsCommand({ Filters: [{ key: "InvokedAfter", value: new Date(deploy.createdAt.getTime() - 60_000).toISOString() }], MaxResults: 50, NextToken: nextToken }));
+    const page = await ssm.send(new ListCommandsCommand({ Filters: [{ key: "InvokedAfter", value: new Date(deploy.createdAt.getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, "Z") }], MaxResults: 50, NextToken: nextToken }));
     const found = (page.Commands ?? []).find((command) => command.Comment?.startsWith(`Deckhand ${deploy.id}`));
     if (found) return found;
     nextToken = page.NextToken;

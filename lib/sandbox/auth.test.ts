@@ -6,6 +6,8 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { presignBundleUrl } from "../aws/presign";
 import { newSandboxCredentials } from "./auth";
 import { startSandbox, type Sandbox } from "./index";
 import { controlFetch, FAST_TIMING, sandboxClients, sleep } from "./testClients";
@@ -129,6 +131,31 @@ describe("the sandbox refuses requests not signed with its key", () => {
     const got = await clients.s3.send(new GetObjectCommand({ Bucket: sandbox.bucket, Key: "auth/secret.txt" }));
     expect(await got.Body!.transformToString()).toBe("hello");
     for (const pathname of ["/_fauxqs/queues", "/health"]) expect((await fetch(`${sandbox.endpoints.s3}${pathname}`)).status).toBe(403);
+  });
+
+  it("S3 presigned URLs: the signature and the expiry are checked, as S3 does", async () => {
+    await clients.s3.send(new PutObjectCommand({ Bucket: sandbox.bucket, Key: "auth/presigned.txt", Body: "bundle bytes" }));
+    await clients.s3.send(new PutObjectCommand({ Bucket: sandbox.bucket, Key: "auth/other.txt", Body: "other bytes" }));
+    const url = await presignBundleUrl(clients.s3, sandbox.bucket, "auth/presigned.txt", 120);
+    const good = await fetch(url);
+    expect(good.status).toBe(200);
+    expect(await good.text()).toBe("bundle bytes");
+
+    const failure = async (target: string) => {
+      const response = await fetch(target);
+      const xml = await response.text();
+      expect(xml).not.toContain("bytes");
+      return { status: response.status, code: /<Code>([^<]+)<\/Code>/.exec(xml)?.[1], message: /<Message>([^<]+)<\/Message>/.exec(xml)?.[1] };
+    };
+    // The URL for one key does not open another.
+    expect(await failure(url.replace("auth/presigned.txt", "auth/other.txt"))).toMatchObject({ status: 403, code: "SignatureDoesNotMatch" });
+    // A changed signature or a longer life is refused.
+    const signature = new URL(url).searchParams.get("X-Amz-Signature")!;
+    expect(await failure(url.replace(signature, signature.replace(/^./, (c) => (c === "a" ? "b" : "a"))))).toMatchObject({ status: 403, code: "SignatureDoesNotMatch" });
+    expect(await failure(url.replace("X-Amz-Expires=120", "X-Amz-Expires=3600"))).toMatchObject({ status: 403, code: "SignatureDoesNotMatch" });
+    // Signed two hours ago for one hour: expired.
+    const old = await getSignedUrl(clients.s3, new GetObjectCommand({ Bucket: sandbox.bucket, Key: "auth/presigned.txt" }), { expiresIn: 3600, signingDate: new Date(Date.now() - 2 * 3600_000) });
+    expect(await failure(old)).toEqual({ status: 403, code: "AccessDenied", message: "Request has expired" });
   });
 
   it("control API: reading state needs a loopback Host; changing faults needs the key", async () => {

@@ -18,7 +18,7 @@ export function newSandboxCredentials(): SandboxCredentials {
   return { accessKeyId: `AKIA${id}`, secretAccessKey: randomBytes(30).toString("base64") };
 }
 
-export type AuthFailure = { reason: "missing" | "malformed" | "unknown-key" | "foreign-host" | "bad-signature"; message: string };
+export type AuthFailure = { reason: "missing" | "malformed" | "unknown-key" | "foreign-host" | "bad-signature" | "expired"; message: string };
 
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/i;
 
@@ -74,6 +74,8 @@ export function jsonAuthError(failure: AuthFailure): { code: string; status: num
       return { code: "AccessDeniedException", status: 403, message: failure.message };
     case "bad-signature":
       return { code: "InvalidSignatureException", status: 400, message: failure.message };
+    case "expired":
+      return { code: "ExpiredTokenException", status: 400, message: failure.message };
   }
 }
 
@@ -90,6 +92,8 @@ export function queryAuthError(failure: AuthFailure): { code: string; status: nu
       return { code: "AccessDenied", status: 403, message: failure.message };
     case "bad-signature":
       return { code: "SignatureDoesNotMatch", status: 403, message: failure.message };
+    case "expired":
+      return { code: "ExpiredToken", status: 403, message: failure.message };
   }
 }
 
@@ -108,7 +112,7 @@ export function s3AuthError(failure: AuthFailure, resource: string): { status: n
         ? ["AuthorizationHeaderMalformed", failure.message]
         : failure.reason === "bad-signature"
           ? ["SignatureDoesNotMatch", failure.message]
-        : ["AccessDenied", failure.reason === "foreign-host" ? failure.message : "Access Denied"];
+        : ["AccessDenied", failure.reason === "foreign-host" || failure.reason === "expired" ? failure.message : "Access Denied"];
   const escape = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escape(message)}</Message><Resource>${escape(resource)}</Resource><RequestId>${randomBytes(8).toString("hex").toUpperCase()}</RequestId></Error>`;
   return { status: 403, code, xml };
@@ -144,7 +148,7 @@ export async function verifySignature(
   credentials: SandboxCredentials,
 ): Promise<AuthFailure | null> {
   const authorization = request.headers.authorization;
-  if (typeof authorization !== "string") return null; // presigned (query) requests: the key check only
+  if (typeof authorization !== "string") return verifyPresigned(request, credentials);
   const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(authorization);
   const amzDate = request.headers["x-amz-date"];
   if (!match || typeof amzDate !== "string" || !/^\d{8}T\d{6}Z$/.test(amzDate)) return { reason: "malformed", message: "Authorization header is not a complete SigV4 signature" };
@@ -169,4 +173,48 @@ export async function verifySignature(
   );
   const expected = /Signature=([0-9a-f]{64})$/.exec(String(resigned.headers.authorization ?? resigned.headers.Authorization ?? ""))?.[1] ?? "";
   return same(expected, signature!) ? null : { reason: "bad-signature", message: "The request signature we calculated does not match the signature you provided." };
+}
+
+/** RFC 3986 encoding, as SigV4's canonical query string wants it. */
+const rfc3986 = (value: string) => encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
+
+/**
+ * A presigned (query-signed) request, as S3 checks it: the signature over the request with an
+ * UNSIGNED-PAYLOAD hash, and X-Amz-Date + X-Amz-Expires not past ("Request has expired").
+ * A request without query signing has nothing to check here (the key check said so already).
+ */
+function verifyPresigned(request: { method?: string; url?: string; headers: IncomingHttpHeaders }, credentials: SandboxCredentials): AuthFailure | null {
+  const url = new URL(request.url ?? "/", "http://sandbox");
+  const q = url.searchParams;
+  const signature = q.get("X-Amz-Signature");
+  if (signature === null) return null;
+  const credential = /^([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request$/.exec(q.get("X-Amz-Credential") ?? "");
+  const amzDate = q.get("X-Amz-Date") ?? "";
+  const expires = Number(q.get("X-Amz-Expires"));
+  const signedHeaders = q.get("X-Amz-SignedHeaders") ?? "";
+  if (!credential || !/^\d{8}T\d{6}Z$/.test(amzDate) || !Number.isInteger(expires) || expires < 1 || expires > 604_800 || !/^[a-z0-9;-]+$/.test(signedHeaders) || !/^[0-9a-f]{64}$/.test(signature)) {
+    return { reason: "malformed", message: "Query-string authentication requires X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature" };
+  }
+  const signedAt = Date.parse(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  if (Date.now() > signedAt + expires * 1000) return { reason: "expired", message: "Request has expired" };
+  const [, , shortDate, region, service] = credential;
+  const headerLines: string[] = [];
+  for (const name of signedHeaders.split(";")) {
+    const value = request.headers[name];
+    if (value === undefined) return { reason: "bad-signature", message: `signed header ${name} is missing` };
+    headerLines.push(`${name}:${(Array.isArray(value) ? value.join(",") : value).trim().replace(/\s+/g, " ")}`);
+  }
+  const query = [...q.entries()]
+    .filter(([key]) => key !== "X-Amz-Signature")
+    .map(([key, value]) => [rfc3986(key), rfc3986(value)] as const)
+    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
+    .map(([key, value]) => `${key}=${value}`)
+    .join("&");
+  const canonical = [request.method ?? "GET", url.pathname, query, headerLines.join("\n") + "\n", signedHeaders, "UNSIGNED-PAYLOAD"].join("\n");
+  const scope = `${shortDate}/${region}/${service}/aws4_request`;
+  const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, createHash("sha256").update(canonical).digest("hex")].join("\n");
+  const key = hmac(hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, shortDate!), region!), service!), "aws4_request");
+  const expected = createHmac("sha256", key).update(toSign).digest("hex");
+  return same(expected, signature) ? null : { reason: "bad-signature", message: "The request signature we calculated does not match the signature you provided." };
 }

@@ -236,6 +236,25 @@ describe("SSM Run Command", () => {
     expect(commands.NextToken).toBeTruthy();
   });
 
+  it("ListCommands applies Filters as SSM does and refuses ones it would refuse", async () => {
+    const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const since = Date.now() - 1000;
+    const commandId = await runScript(sandbox, clients.ssm, "#!/bin/bash\necho filtered", { instanceIds: [hostA] });
+    await waitForInvocation(clients.ssm, commandId, hostA);
+    const list = async (filters: { key: "InvokedAfter" | "InvokedBefore" | "Status" | "DocumentName" | "ExecutionStage"; value: string }[]) =>
+      ((await clients.ssm.send(new ListCommandsCommand({ Filters: filters }))).Commands ?? []).map((c) => c.CommandId);
+    expect(await list([{ key: "InvokedAfter", value: stamp(since) }])).toContain(commandId);
+    expect(await list([{ key: "InvokedAfter", value: stamp(Date.now() + 60_000) }])).not.toContain(commandId);
+    expect(await list([{ key: "InvokedBefore", value: stamp(since) }])).not.toContain(commandId);
+    expect(await list([{ key: "InvokedAfter", value: stamp(since) }, { key: "Status", value: "Success" }])).toContain(commandId);
+    expect(await list([{ key: "InvokedAfter", value: stamp(since) }, { key: "Status", value: "Failed" }])).not.toContain(commandId);
+    expect(await list([{ key: "ExecutionStage", value: "Complete" }])).toContain(commandId);
+    expect(await list([{ key: "DocumentName", value: "AWS-RunPowerShellScript" }])).toEqual([]);
+    await expect(list([{ key: "InvokedAfter", value: "yesterday" }])).rejects.toMatchObject({ name: "InvalidFilterValue" });
+    await expect(list([{ key: "Status", value: "Sleeping" }])).rejects.toMatchObject({ name: "InvalidFilterValue" });
+    await expect(clients.ssm.send(new ListCommandsCommand({ Filters: [{ key: "Owner" as never, value: "me" }] }))).rejects.toMatchObject({ name: "InvalidFilterKey" });
+  });
+
   it("throttles with ThrottlingException and the SDK's adaptive retries get through", async () => {
     const before = (await (await fetch(`${sandbox.endpoints.control}/state`)).json()) as { ssm: { throttledResponses: number } };
     await controlFetch(sandbox, "/throttle", { method: "PUT", body: { throttle: { ratePerSecond: 20, burst: 2 } } });

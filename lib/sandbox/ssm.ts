@@ -77,6 +77,9 @@ const TERMINAL: InvocationStatus[] = ["Success", "Cancelled", "TimedOut", "Faile
 const epochSeconds = (date: Date | undefined) => (date ? date.getTime() / 1000 : undefined);
 const isTerminal = (invocation: Invocation) => TERMINAL.includes(invocation.status);
 
+/** The Status values the API reference lists for ListCommands' filter. */
+const LIST_COMMANDS_STATUSES = ["Pending", "InProgress", "Success", "Cancelled", "Failed", "TimedOut", "AccessDenied", "DeliveryTimedOut", "ExecutionTimedOut", "Incomplete", "NoInstancesInTag", "LimitExceeded"];
+
 export class SsmService {
   private commands = new Map<string, Command>();
   private stopped = false;
@@ -407,8 +410,37 @@ export class SsmService {
     if (input.CommandId !== undefined) commands = [this.findCommand(input.CommandId)];
     else commands = [...this.commands.values()].reverse();
     if (typeof input.InstanceId === "string") commands = commands.filter((c) => c.instanceIds.includes(input.InstanceId as string));
+    for (const filter of (input.Filters as { key?: unknown; value?: unknown }[] | undefined) ?? []) commands = commands.filter(this.commandFilter(filter));
     const { page, nextToken } = paginate(commands, input.MaxResults, input.NextToken, 50);
     return { Commands: page.map((c) => this.describeCommand(c)), NextToken: nextToken };
+  }
+
+  /** ListCommands' Filters as SSM reads them: keys from CommandFilterKey, dates as ISO 8601, anything else refused. */
+  private commandFilter(filter: { key?: unknown; value?: unknown }): (command: Command) => boolean {
+    const value = typeof filter.value === "string" ? filter.value : "";
+    if (!value || value.length > 128) throw new AwsError("InvalidFilterValue", `The filter value ${JSON.stringify(filter.value)} is not valid.`);
+    switch (filter.key) {
+      case "InvokedAfter":
+      case "InvokedBefore": {
+        // As the API reference writes it (2021-07-07T00:00:00Z); the sandbox takes no other form, so Deckhand sends only this one.
+        const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(value) ? Date.parse(value) : NaN;
+        if (Number.isNaN(at)) throw new AwsError("InvalidFilterValue", `${filter.key} must be a date in ISO 8601 (e.g. 2024-07-07T00:00:00Z); got ${value}.`);
+        return filter.key === "InvokedAfter" ? (c) => c.requestedAt.getTime() >= at : (c) => c.requestedAt.getTime() <= at;
+      }
+      case "Status":
+        if (!LIST_COMMANDS_STATUSES.includes(value)) throw new AwsError("InvalidFilterValue", `Status ${value} is not a command status.`);
+        return (c) => {
+          const status = this.commandStatus(c);
+          return status.Status === value || status.StatusDetails.replace(/ /g, "") === value;
+        };
+      case "DocumentName":
+        return (c) => c.documentName === value;
+      case "ExecutionStage":
+        if (value !== "Executing" && value !== "Complete") throw new AwsError("InvalidFilterValue", `ExecutionStage must be Executing or Complete; got ${value}.`);
+        return (c) => ([...c.invocations.values()].every(isTerminal) ? "Complete" : "Executing") === value;
+      default:
+        throw new AwsError("InvalidFilterKey", `The filter key ${JSON.stringify(filter.key)} is not valid (InvokedAfter, InvokedBefore, Status, ExecutionStage, DocumentName).`);
+    }
   }
 
   private cancelCommand(input: Record<string, unknown>) {
