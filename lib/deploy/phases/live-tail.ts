@@ -5,8 +5,14 @@ import type { DeployContext } from "../context";
 import type { Job } from "../job";
 import { failureMessage } from "../runner";
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
 /** Lines kept per host run from the live tail; past it one note says where the rest is. */
 export const LIVE_LINES_PER_HOST = 5_000;
+/** While lines are flowing the tail is read again this soon (CloudWatch's FilterLogEvents quota is 5 per second). */
+export const EAGER_TAIL_MS = 300;
+/** When a read brought nothing, the next one waits this long (still well inside a backed-off status poll). */
+export const QUIET_TAIL_MS = 1_000;
 
 /**
  * Live output from CloudWatch Logs, kept apart from the status poll: live output is a bonus, status
@@ -17,6 +23,8 @@ export class LiveTail {
   private off = false;
   private lastProblem: string | null = null;
   private stored = new Map<string, number>();
+  /** Whether the last read brought lines: the next comes sooner (see follow). */
+  private flowing = false;
 
   constructor(
     private readonly ctx: DeployContext,
@@ -26,6 +34,26 @@ export class LiveTail {
 
   get enabled(): boolean {
     return Boolean(this.logGroup) && !this.off;
+  }
+
+  /**
+   * Fills the wait between two status polls with tail reads: again after EAGER_TAIL_MS while the last
+   * read brought lines, after QUIET_TAIL_MS when it did not. Costs no SSM call; returns the lines read.
+   */
+  async follow(waitMs: number, commandIds: string[], runs: { id: string; instanceId: string }[]): Promise<number> {
+    const end = Date.now() + waitMs;
+    let total = 0;
+    for (;;) {
+      const left = end - Date.now();
+      if (left <= 0) return total;
+      const next = this.flowing ? EAGER_TAIL_MS : QUIET_TAIL_MS;
+      if (!this.enabled || next >= left) {
+        await sleep(left);
+        return total;
+      }
+      await sleep(next);
+      for (const commandId of commandIds) total += await this.read(commandId, runs);
+    }
   }
 
   /** Reads new lines for the command's hosts; returns how many arrived. Never throws. */
@@ -39,6 +67,7 @@ export class LiveTail {
       await appendOutput(ctx.db, this.withinCap(result.lines.flatMap((line) => (byInstance.has(line.instanceId) ? [{ hostRunId: byInstance.get(line.instanceId)!, stream: line.stream, text: line.text }] : []))));
       await updateDeploy(ctx.db, job.deployId, { liveCursor: JSON.stringify(result.cursor) });
       this.lastProblem = null;
+      this.flowing = result.lines.length > 0;
       return result.lines.length;
     } catch (error) {
       await this.problem(error);
