@@ -17,10 +17,9 @@ export interface PushedChunk {
 type Live = HostRunView["live"];
 
 function unionById(a: Live, b: Live): Live {
-  if (a.length === 0) return b;
   if (b.length === 0) return a;
-  // The common case: b only adds newer chunks.
-  if (b[0].id > a[a.length - 1].id) return [...a, ...b];
+  // The common case: b only adds newer chunks, in order.
+  if ((a.length === 0 || b[0].id > a[a.length - 1].id) && b.every((c, i) => i === 0 || c.id > b[i - 1].id)) return [...a, ...b];
   const byId = new Map<number, Live[number]>();
   for (const c of a) byId.set(c.id, c);
   for (const c of b) byId.set(c.id, c);
