@@ -87,6 +87,31 @@ function stop(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
+/** Runs in the page before its scripts: the first time each tick line's row is in the DOM. */
+const OBSERVER = `
+  (() => {
+    const seen = {};
+    window.__ticks = seen;
+    const pattern = /tick (\\d+) (\\d{13})/;
+    const record = (row) => {
+      const match = pattern.exec(row.textContent || "");
+      if (!match) return;
+      const pane = row.closest('[data-testid^="host-output-"]');
+      const instanceId = ((pane && pane.getAttribute("data-testid")) || "").replace("host-output-", "");
+      const key = instanceId + " " + match[1];
+      if (!seen[key]) seen[key] = { instanceId, n: Number(match[1]), printed: Number(match[2]), seenAt: performance.timeOrigin + performance.now() };
+    };
+    new MutationObserver((mutations) => {
+      for (const mutation of mutations)
+        for (const node of mutation.addedNodes) {
+          if (!(node instanceof Element)) continue;
+          if (node.hasAttribute("data-stream")) record(node);
+          node.querySelectorAll("[data-stream]").forEach(record);
+        }
+    }).observe(document, { childList: true, subtree: true });
+  })();
+`;
+
 interface Seen {
   instanceId: string;
   n: number;
@@ -136,27 +161,8 @@ export async function liveLatencyFigures(options: LiveLatencyOptions = {}): Prom
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
     });
     const page = await browser.newPage();
-    await page.addInitScript(() => {
-      const seen: Record<string, { instanceId: string; n: number; printed: number; seenAt: number }> = {};
-      (window as unknown as { __ticks: typeof seen }).__ticks = seen;
-      const pattern = /tick (\d+) (\d{13})/;
-      const record = (row: Element) => {
-        const match = pattern.exec(row.textContent ?? "");
-        if (!match) return;
-        const pane = row.closest('[data-testid^="host-output-"]');
-        const instanceId = (pane?.getAttribute("data-testid") ?? "").replace("host-output-", "");
-        const key = `${instanceId} ${match[1]}`;
-        if (!seen[key]) seen[key] = { instanceId, n: Number(match[1]), printed: Number(match[2]), seenAt: performance.timeOrigin + performance.now() };
-      };
-      new MutationObserver((mutations) => {
-        for (const mutation of mutations)
-          for (const node of mutation.addedNodes) {
-            if (!(node instanceof Element)) continue;
-            if (node.hasAttribute("data-stream")) record(node);
-            node.querySelectorAll("[data-stream]").forEach(record);
-          }
-      }).observe(document, { childList: true, subtree: true });
-    });
+    // A string, not a function: tsx would wrap named functions in a helper the page does not have.
+    await page.addInitScript(OBSERVER);
     await page.goto(`${base}/`);
     await page.getByRole("checkbox", { name: /^audit\b/ }).check();
     load.push(os.loadavg()[0]);
@@ -168,7 +174,10 @@ export async function liveLatencyFigures(options: LiveLatencyOptions = {}): Prom
     const finalStatus = await status.innerText();
     load.push(os.loadavg()[0]);
     const seen = Object.values(await page.evaluate(() => (window as unknown as { __ticks: Record<string, Seen> }).__ticks));
-    if (seen.length === 0) throw new Error(`no tick line reached the page (deploy ${finalStatus})`);
+    if (seen.length === 0) {
+      const shown = await page.locator('[data-testid^="host-output-"][role="region"]').first().innerText().catch(() => "");
+      throw new Error(`no tick line reached the page (deploy ${finalStatus}); the first host's pane shows:\n${shown.slice(-3000)}`);
+    }
 
     // CloudWatch's part: when each line was uploaded (ingestionTime), searchable after the configured delay.
     const logs = new CloudWatchLogsClient({
