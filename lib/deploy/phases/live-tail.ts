@@ -11,7 +11,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 export const LIVE_LINES_PER_HOST = 5_000;
 /** While lines are flowing the tail is read again this soon (CloudWatch's FilterLogEvents quota is 5 per second). */
 export const EAGER_TAIL_MS = 300;
-/** When a read brought nothing, the next one waits this long (still well inside a backed-off status poll). */
+/** Once nothing arrived for this long, output is quiet (the agent uploads about once a second: gaps between its batches are not quiet). */
+export const FLOWING_FOR_MS = 3_000;
+/** When quiet, the next read waits this long (still well inside a backed-off status poll). */
 export const QUIET_TAIL_MS = 1_000;
 
 /**
@@ -23,8 +25,8 @@ export class LiveTail {
   private off = false;
   private lastProblem: string | null = null;
   private stored = new Map<string, number>();
-  /** Whether the last read brought lines: the next comes sooner (see follow). */
-  private flowing = false;
+  /** When a read last brought lines: while recent, the next read comes sooner (see follow). */
+  private lastLinesAt = 0;
 
   constructor(
     private readonly ctx: DeployContext,
@@ -37,8 +39,8 @@ export class LiveTail {
   }
 
   /**
-   * Fills the wait between two status polls with tail reads: again after EAGER_TAIL_MS while the last
-   * read brought lines, after QUIET_TAIL_MS when it did not. Costs no SSM call; returns the lines read.
+   * Fills the wait between two status polls with tail reads: every EAGER_TAIL_MS while lines arrived in
+   * the last FLOWING_FOR_MS, every QUIET_TAIL_MS otherwise. Costs no SSM call; returns the lines read.
    */
   async follow(waitMs: number, commandIds: string[], runs: { id: string; instanceId: string }[]): Promise<number> {
     const end = Date.now() + waitMs;
@@ -46,7 +48,7 @@ export class LiveTail {
     for (;;) {
       const left = end - Date.now();
       if (left <= 0) return total;
-      const next = this.flowing ? EAGER_TAIL_MS : QUIET_TAIL_MS;
+      const next = Date.now() - this.lastLinesAt < FLOWING_FOR_MS ? EAGER_TAIL_MS : QUIET_TAIL_MS;
       if (!this.enabled || next >= left) {
         await sleep(left);
         return total;
@@ -67,7 +69,7 @@ export class LiveTail {
       await appendOutput(ctx.db, this.withinCap(result.lines.flatMap((line) => (byInstance.has(line.instanceId) ? [{ hostRunId: byInstance.get(line.instanceId)!, stream: line.stream, text: line.text }] : []))));
       await updateDeploy(ctx.db, job.deployId, { liveCursor: JSON.stringify(result.cursor) });
       this.lastProblem = null;
-      this.flowing = result.lines.length > 0;
+      if (result.lines.length > 0) this.lastLinesAt = Date.now();
       return result.lines.length;
     } catch (error) {
       await this.problem(error);
