@@ -160,3 +160,15 @@ test("100,000 lines scroll with a bounded number of rows in the page; older live
   });
   await expect(paneB.locator("[data-stream]").first()).toHaveText("chunk 0");
 });
+
+test("the event stream needs this launch's panel token, as every API route does", async ({ page, request }) => {
+  await page.goto("/");
+  const token = await page.locator('meta[name="deckhand-token"]').getAttribute("content");
+  expect(token).toBeTruthy();
+  expect((await request.get("/api/deploys/no-such-deploy/events")).status()).toBe(403);
+  expect((await request.get(`/api/deploys/no-such-deploy/events?token=${"x".repeat(token!.length)}`)).status()).toBe(403);
+  expect((await request.get(`/api/deploys/no-such-deploy?token=${encodeURIComponent(token!)}`)).status()).toBe(403); // only the stream takes it in the query
+  const withToken = await request.get(`/api/deploys/no-such-deploy/events?token=${encodeURIComponent(token!)}`);
+  expect(withToken.status()).toBe(404);
+  expect((await withToken.json()).error).toBe("No deploy no-such-deploy.");
+});
