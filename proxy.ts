@@ -5,6 +5,12 @@ import { describeAllowedHosts, hostAllowed, TOKEN_HEADER, TOKEN_REFUSAL, tokenMa
 
 const SECURITY_HEADERS = { "x-frame-options": "DENY", "content-security-policy": "frame-ancestors 'none'", "cache-control": "no-store" };
 
+/** The deploy page's EventSource cannot send headers: only its GET carries the same token as ?token= (checked alike). */
+const EVENT_STREAM_PATH = /^\/api\/deploys\/[A-Za-z0-9_-]{1,80}\/events$/;
+function streamToken(request: NextRequest): string | null {
+  return request.method === "GET" && EVENT_STREAM_PATH.test(request.nextUrl.pathname) ? request.nextUrl.searchParams.get("token") : null;
+}
+
 export function proxy(request: NextRequest) {
   const host = request.headers.get("host");
   if (!hostAllowed(host)) {
@@ -13,7 +19,7 @@ export function proxy(request: NextRequest) {
       headers: { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS },
     });
   }
-  if (request.nextUrl.pathname.startsWith("/api/") && !tokenMatches(request.headers.get(TOKEN_HEADER))) {
+  if (request.nextUrl.pathname.startsWith("/api/") && !tokenMatches(request.headers.get(TOKEN_HEADER) ?? streamToken(request))) {
     return NextResponse.json({ error: TOKEN_REFUSAL }, { status: 403, headers: SECURITY_HEADERS });
   }
   return NextResponse.next();

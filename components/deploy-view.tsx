@@ -2,11 +2,13 @@
 
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { useState, useTransition } from "react";
+import { useEffect, useState, useTransition } from "react";
 import { cancelDeployAction, confirmDeployAction, resumeWatchingAction, retryFailedHostsAction } from "@/app/actions";
+import { mergeDeployViews } from "@/lib/deploy/live-merge";
 import { hostLines, stepsOf, summarizeHost, whatIsLive } from "@/lib/deploy/output";
 import { deployPhases, secondsBetween, type PhaseView } from "@/lib/deploy/timeline";
 import { ChecksPanel } from "./checks-panel";
+import { useDeployStream } from "./deploy-stream";
 import { withToken } from "./panel-token";
 import type { DeployEventView, DeployView, HostRunView } from "@/lib/deploy/views";
 import { ErrorBox } from "./dashboard";
@@ -20,15 +22,25 @@ import { StatusBadge, statusLabel } from "./status-badge";
 import { Elapsed, Time, useNow } from "./time";
 import { ProductionBadge } from "./environment-picker";
 
-/** One deploy, live while it runs (polled every second) and the same page for review later. */
+/**
+ * One deploy, live while it runs and the same page for review later. Changes and output are pushed
+ * over an event stream (deploy-stream.ts); the page polls every second only while that stream is down.
+ */
 export function DeployViewPage({ id }: { id: string }) {
+  const queryClient = useQueryClient();
+  const [active, setActive] = useState(false);
+  const stream = useDeployStream(id, active);
+  const streaming = stream === "live";
   const query = useQuery({
     queryKey: ["deploy", id],
-    queryFn: () => fetchJson<DeployView>(`/api/deploys/${encodeURIComponent(id)}`),
-    // Re-evaluated after every fetch: a retry makes a finished deploy active again and polling resumes.
-    refetchInterval: (q) => (q.state.data && !q.state.data.active ? false : 1000),
+    // A fetched snapshot is merged, not swapped in: lines pushed after it was taken stay.
+    queryFn: async () => mergeDeployViews(queryClient.getQueryData<DeployView>(["deploy", id]), await fetchJson<DeployView>(`/api/deploys/${encodeURIComponent(id)}`)),
+    // Re-evaluated after every fetch and every render: a retry makes a finished deploy active again.
+    refetchInterval: (q) => (q.state.data && !q.state.data.active ? false : streaming ? false : 1000),
     retry: (count, error) => !/No such deploy/.test(error.message) && count < 3,
   });
+  const nowActive = Boolean(query.data?.active);
+  useEffect(() => setActive(nowActive), [nowActive]);
   if (query.isPending)
     return (
       <p role="status" className="text-slate-700">
@@ -36,7 +48,16 @@ export function DeployViewPage({ id }: { id: string }) {
       </p>
     );
   if (query.isError) return <ErrorBox title={`Deploy ${id}`} message={query.error.message} />;
-  return <DeployDetail deploy={query.data} />;
+  return (
+    <>
+      {query.data.active && stream === "polling" && (
+        <p className="text-xs text-slate-700" role="status" data-testid="live-fallback">
+          Live updates interrupted: refreshing every second while reconnecting.
+        </p>
+      )}
+      <DeployDetail deploy={query.data} />
+    </>
+  );
 }
 
 const kindTitle: Record<string, string> = { deploy: "Deploy", rollback: "Rollback", redeploy: "Redeploy" };

@@ -1,8 +1,12 @@
 "use client";
 
+import { useQueryClient } from "@tanstack/react-query";
+import { useVirtualizer } from "@tanstack/react-virtual";
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { prependPage } from "@/lib/deploy/live-merge";
 import { hostLines, quietSeconds, summarizeHost } from "@/lib/deploy/output";
-import type { HostRunView } from "@/lib/deploy/views";
+import type { DeployView, HostRunView } from "@/lib/deploy/views";
+import { fetchJson } from "./fetch-json";
 import { formatDuration, formatTimeOfDay } from "./format";
 import { StatusBadge } from "./status-badge";
 import { Elapsed, exactUtc, useNow } from "./time";
@@ -49,6 +53,7 @@ export function HostPanel({ run, deployId, executionTimeoutSeconds }: { run: Hos
         )}
       </p>
       {run.statusDetails && run.statusDetails !== run.status && <p className="px-3 pt-1 text-xs text-slate-700">{run.statusDetails}</p>}
+      {run.liveOlder > 0 && run.live.length > 0 && <EarlierLines run={run} deployId={deployId} />}
       <OutputPane lines={lines} label={`output of ${run.hostName}`} fileName={`${deployId}-${run.hostName.replace(/[^A-Za-z0-9_-]+/g, "_")}.log`} testId={`host-output-${run.instanceId}`} finished={finished} />
       {(run.stdoutTruncated || run.stderrTruncated) && (
         <p className="px-3 pb-2 text-xs text-amber-900">
@@ -56,6 +61,31 @@ export function HostPanel({ run, deployId, executionTimeoutSeconds }: { run: Hos
         </p>
       )}
     </article>
+  );
+}
+
+/** Loads the page of output before the first line shown (the deploy page loads only the newest lines first). */
+function EarlierLines({ run, deployId }: { run: HostRunView; deployId: string }) {
+  const queryClient = useQueryClient();
+  const [state, setState] = useState<{ loading: boolean; error: string | null }>({ loading: false, error: null });
+  const load = async () => {
+    setState({ loading: true, error: null });
+    try {
+      const url = `/api/deploys/${encodeURIComponent(deployId)}/output?hostRun=${encodeURIComponent(run.id)}&before=${run.live[0]!.id}&limit=2000`;
+      const page = await fetchJson<{ hasOlder: boolean; chunks: HostRunView["live"] }>(url);
+      queryClient.setQueryData<DeployView>(["deploy", deployId], (view) => (view ? prependPage(view, run.id, page.chunks, page.hasOlder) : view));
+      setState({ loading: false, error: null });
+    } catch (error) {
+      setState({ loading: false, error: (error as Error).message });
+    }
+  };
+  return (
+    <p className="flex flex-wrap items-center gap-2 px-3 pt-2 text-xs text-slate-700">
+      <button type="button" onClick={load} disabled={state.loading} className="rounded border border-slate-300 px-2 py-0.5 font-medium text-slate-800 hover:bg-slate-100" data-testid={`earlier-lines-${run.instanceId}`}>
+        {state.loading ? "Loading…" : `Load earlier lines (${run.liveOlder.toLocaleString("en")} more)`}
+      </button>
+      {state.error && <span role="alert">{state.error}</span>}
+    </p>
   );
 }
 
@@ -79,17 +109,33 @@ export function HostSummaryLine({ run }: { run: HostRunView }) {
   );
 }
 
+/** Rows of output the pane keeps in the DOM beyond the visible ones; a short output is rendered whole. */
+const OVERSCAN_ROWS = 30;
+const RENDER_WHOLE_UNDER = 400;
+const ROW_ESTIMATE_PX = 20;
+
 // Memoised: the panel re-renders every second for its clocks; the output only when new lines arrive.
+// Virtualised (@tanstack/react-virtual): only the rows in view (plus a margin) are in the DOM, so a
+// 100,000-line output scrolls as smoothly as a short one; rows are measured, so wrapped lines fit.
 const OutputPane = memo(function OutputPane({ lines, label, fileName, testId, finished }: { lines: ReturnType<typeof hostLines>; label: string; fileName: string; testId: string; finished: boolean }) {
   const pane = useRef<HTMLDivElement>(null);
   const [wrap, setWrap] = useState(true);
   const [following, setFollowing] = useState(true);
   const [seen, setSeen] = useState(lines.length);
   const [copied, setCopied] = useState<string | null>(null);
+  const virtualizer = useVirtualizer({
+    count: lines.length,
+    getScrollElement: () => pane.current,
+    estimateSize: () => ROW_ESTIMATE_PX,
+    overscan: lines.length <= RENDER_WHOLE_UNDER ? RENDER_WHOLE_UNDER : OVERSCAN_ROWS,
+    getItemKey: (index) => lines[index]?.key ?? index,
+  });
+  const totalSize = virtualizer.getTotalSize();
 
   const text = useCallback(() => lines.map((l) => (l.stream === "stderr" ? `[stderr] ${l.text}` : l.stream === "status" ? `[${l.text}]` : l.text)).join("\n") + "\n", [lines]);
 
-  // Follow the tail only while the reader is at the bottom; scrolled up, nothing moves.
+  // Follow the tail only while the reader is at the bottom; scrolled up, nothing moves. Rows are
+  // measured after they render, so the height can grow again: follow it too.
   useLayoutEffect(() => {
     const element = pane.current;
     if (!element) return;
@@ -97,7 +143,10 @@ const OutputPane = memo(function OutputPane({ lines, label, fileName, testId, fi
       element.scrollTop = element.scrollHeight;
       setSeen(lines.length);
     }
-  }, [lines.length, following, wrap]);
+  }, [lines.length, following, wrap, totalSize]);
+
+  // Wrapping changes every row's height.
+  useEffect(() => virtualizer.measure(), [wrap, virtualizer]);
 
   const onScroll = () => {
     const element = pane.current;
@@ -167,20 +216,26 @@ const OutputPane = memo(function OutputPane({ lines, label, fileName, testId, fi
         aria-label={label.replace(/^./, (c) => c.toUpperCase())}
         data-testid={testId}
         data-following={following ? "yes" : "no"}
+        data-lines={lines.length}
         className={`code-pane h-72 overflow-auto rounded p-2 font-mono text-xs leading-relaxed ${wrap ? "" : "whitespace-pre"}`}
       >
         {lines.length === 0 ? <span className="text-[#cbd5e1]">{finished ? "(no output)" : "waiting for output…"}</span> : null}
-        {lines.map((line) => (
-          <div key={line.key} data-stream={line.stream} className="flex">
-            <span className="w-4 shrink-0 text-center text-[#fcd34d] select-none" title={GUTTER[line.stream]?.title} aria-hidden="true">
-              {GUTTER[line.stream]?.mark ?? ""}
-            </span>
-            <span className={`min-w-0 ${wrap ? "whitespace-pre-wrap [overflow-wrap:anywhere]" : "whitespace-pre"} ${line.stream === "status" ? "text-[#7dd3fc]" : ""}`}>
-              {line.stream === "stderr" && <span className="sr-only">stderr: </span>}
-              {line.stream === "status" ? `[${line.text}]` : line.text || " "}
-            </span>
-          </div>
-        ))}
+        <div className={`relative ${wrap ? "w-full" : "min-w-full w-max"}`} style={{ height: totalSize }}>
+          {virtualizer.getVirtualItems().map((item) => {
+            const line = lines[item.index]!;
+            return (
+              <div key={item.key} ref={virtualizer.measureElement} data-index={item.index} data-stream={line.stream} className="absolute top-0 left-0 flex w-full" style={{ transform: `translateY(${item.start}px)` }}>
+                <span className="w-4 shrink-0 text-center text-[#fcd34d] select-none" title={GUTTER[line.stream]?.title} aria-hidden="true">
+                  {GUTTER[line.stream]?.mark ?? ""}
+                </span>
+                <span className={`min-w-0 ${wrap ? "whitespace-pre-wrap [overflow-wrap:anywhere]" : "whitespace-pre"} ${line.stream === "status" ? "text-[#7dd3fc]" : ""}`}>
+                  {line.stream === "stderr" && <span className="sr-only">stderr: </span>}
+                  {line.stream === "status" ? `[${line.text}]` : line.text || " "}
+                </span>
+              </div>
+            );
+          })}
+        </div>
       </div>
       {!following && (
         <button type="button" onClick={jump} className="absolute right-3 bottom-3 rounded-full bg-sky-700 px-3 py-1 text-xs font-semibold text-white shadow-lg hover:bg-sky-800" data-testid={`${testId}-jump`} aria-label={`Jump to latest ${label}${unseen > 0 ? ` (${unseen} new)` : ""}`}>

@@ -21,6 +21,8 @@ export interface HostRunView {
   startedAt: string;
   finishedAt: string | null;
   live: { id: number; stream: string; text: string; at: string }[];
+  /** Older live chunks not in `live` (the page loads them a page at a time); 0 when `live` is complete. */
+  liveOlder: number;
 }
 
 export interface DeployEventView {
@@ -113,7 +115,7 @@ export function toSummaryView(deploy: Omit<Deploy, "script" | "manifest" | "live
   };
 }
 
-export function toDeployView(deploy: Deploy & { hostRuns: (HostRun & { chunks: OutputChunk[] })[]; events: DeployEvent[] }): DeployView {
+export function toDeployView(deploy: Deploy & { hostRuns: (HostRun & { chunks: Pick<OutputChunk, "id" | "stream" | "text" | "at">[]; liveOlder?: number })[]; events: DeployEvent[] }): DeployView {
   return {
     ...toSummaryView(deploy),
     bundleBucket: deploy.bundleBucket,
@@ -148,6 +150,7 @@ export function toDeployView(deploy: Deploy & { hostRuns: (HostRun & { chunks: O
       startedAt: run.startedAt.toISOString(),
       finishedAt: iso(run.finishedAt),
       live: run.chunks.map((c) => ({ id: c.id, stream: c.stream, text: c.text, at: c.at.toISOString() })),
+      liveOlder: run.liveOlder ?? 0,
     })),
   };
 }

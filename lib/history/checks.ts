@@ -1,4 +1,5 @@
 import type { Db } from "./db";
+import { notifyDeploy } from "./feed";
 
 export interface NewCheckRun {
   deployId: string;
@@ -13,7 +14,7 @@ export interface NewCheckRun {
 
 /** Records one verification (results already redacted by lib/checks). */
 export async function recordCheckRun(db: Db, run: NewCheckRun) {
-  return db.checkRun.create({
+  const row = await db.checkRun.create({
     data: {
       deployId: run.deployId,
       trigger: run.trigger,
@@ -25,6 +26,8 @@ export async function recordCheckRun(db: Db, run: NewCheckRun) {
       summary: run.summary,
     },
   });
+  notifyDeploy(run.deployId); // the deploy page's open stream shows it at once
+  return row;
 }
 
 export async function listCheckRuns(db: Db, deployId: string) {

@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from "../errors";
 import { ACTIVE_DEPLOY_STATUSES, canTransition, IN_FLIGHT_DEPLOY_STATUSES, latestRunPerHost, statusWords, type DeployStatus } from "../deploy/status";
 import type { Db } from "./db";
+import { notifyDeploy, notifyHostRuns } from "./feed";
 
 export type NewDeploy = {
   id: string;
@@ -31,18 +32,23 @@ export async function isBundleKeyTaken(db: Db, bucket: string, key: string): Pro
 }
 
 export async function recordEvent(db: Db, deployId: string, phase: string, message: string, progress?: { bytes?: number; total?: number }) {
-  return db.deployEvent.create({ data: { deployId, phase, message, bytes: progress?.bytes ?? null, total: progress?.total ?? null } });
+  const event = await db.deployEvent.create({ data: { deployId, phase, message, bytes: progress?.bytes ?? null, total: progress?.total ?? null } });
+  notifyDeploy(deployId); // wakes the deploy page's open event streams (lib/history/feed.ts)
+  return event;
 }
 
 export async function rewriteEvent(db: Db, eventId: number, message: string) {
-  await db.deployEvent.update({ where: { id: eventId }, data: { message, at: new Date() } });
+  const event = await db.deployEvent.update({ where: { id: eventId }, data: { message, at: new Date() } });
+  notifyDeploy(event.deployId);
 }
 
 /** Data that goes with a deploy but is not its status (the status only changes through changeStatus). */
 type DeployData = Omit<Parameters<Db["deploy"]["update"]>[0]["data"], "status">;
 
 export async function updateDeploy(db: Db, id: string, data: DeployData) {
-  return db.deploy.update({ where: { id }, data });
+  const row = await db.deploy.update({ where: { id }, data });
+  if (Object.keys(data).some((key) => key !== "liveCursor")) notifyDeploy(id); // the tail's cursor is not shown
+  return row;
 }
 
 export interface StatusChange {
@@ -76,7 +82,7 @@ export async function changeStatus(db: Db, id: string, change: StatusChange): Pr
     }
     await tx.deployEvent.create({ data: { deployId: id, phase: "state", message: change.message } });
     return change.to;
-  });
+  }).finally(() => notifyDeploy(id));
 }
 
 export async function getDeploy(db: Db, id: string) {
@@ -101,14 +107,19 @@ export async function createHostRuns(db: Db, deployId: string, attempt: number, 
       status: "Pending",
     })),
   });
+  notifyDeploy(deployId);
 }
 
 export async function updateHostRun(db: Db, id: string, data: Parameters<Db["hostRun"]["update"]>[0]["data"]) {
-  return db.hostRun.update({ where: { id }, data });
+  const run = await db.hostRun.update({ where: { id }, data });
+  notifyHostRuns([id]);
+  return run;
 }
 
 export async function appendOutput(db: Db, chunks: { hostRunId: string; stream: string; text: string }[]) {
-  if (chunks.length > 0) await db.outputChunk.createMany({ data: chunks });
+  if (chunks.length === 0) return;
+  await db.outputChunk.createMany({ data: chunks });
+  notifyHostRuns(new Set(chunks.map((c) => c.hostRunId)));
 }
 
 /** The host runs of a deploy's latest attempt per host. */

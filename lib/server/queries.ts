@@ -8,7 +8,8 @@ import { isActiveStatus } from "../deploy/status";
 import { describeAwsError } from "../aws/errors";
 import { cachedPing } from "../aws/ping-cache";
 import type { HostPing } from "../aws/ssm";
-import { getDeploy, getDeployDetail, lastRunPerHost, listDeploys } from "../history/deploys";
+import { getDeploy, lastRunPerHost, listDeploys } from "../history/deploys";
+import { getDeployDetailPaged, OUTPUT_PAGE } from "../history/output-pages";
 import { toCheckRunView, toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
 import { suggestNextVersion } from "../bundle/git";
 import { parseManifest } from "../bundle/manifest";
@@ -99,9 +100,10 @@ export async function loadOverview(): Promise<OverviewView> {
   return { configFile: state.configFile, configError: null, environments, services, recent, sandbox };
 }
 
-export async function loadDeploy(id: string): Promise<DeployView | null> {
+/** The deploy page's view: each host run with its newest `liveLimit` output chunks (older ones: /api/deploys/[id]/output). */
+export async function loadDeploy(id: string, { liveLimit = OUTPUT_PAGE }: { liveLimit?: number } = {}): Promise<DeployView | null> {
   const state = await getDeckhand();
-  const deploy = await getDeployDetail(state.db, id);
+  const deploy = await getDeployDetailPaged(state.db, id, liveLimit);
   if (!deploy) return null;
   const view = markProduction([toDeployView(deploy)], state.ctx)[0]!;
   const environment = state.ctx?.config.environments[deploy.environment];

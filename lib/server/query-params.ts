@@ -21,3 +21,23 @@ export function parseDeployId(id: string): Parsed<string> {
   const parsed = deployId.safeParse(id);
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: `deploy id: ${firstIssue(parsed.error)}` };
 }
+
+const CURSOR = /^\d{1,15}$/;
+
+/** The event stream's resume point: SSE's Last-Event-ID (a reconnect) wins over ?after= (the page's first open). */
+export function parseEventCursor(lastEventId: string | null, after: string | null): Parsed<number> {
+  const raw = lastEventId ?? after ?? "0";
+  if (!CURSOR.test(raw)) return { ok: false, error: `${lastEventId !== null ? "Last-Event-ID" : "after"}: not an output cursor (a whole number)` };
+  return { ok: true, value: Number(raw) };
+}
+
+/** /api/deploys/[id]/output?hostRun=&before=&limit= */
+export function parseOutputPageQuery(params: URLSearchParams): Parsed<{ hostRun: string; before: number | null; limit: number }> {
+  const hostRun = params.get("hostRun") ?? "";
+  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(hostRun)) return { ok: false, error: "hostRun: not a host run id" };
+  const before = params.get("before");
+  if (before !== null && !CURSOR.test(before)) return { ok: false, error: "before: not an output cursor (a whole number)" };
+  const limit = params.get("limit") ?? "2000";
+  if (!/^\d{1,5}$/.test(limit) || Number(limit) < 1 || Number(limit) > 10_000) return { ok: false, error: "limit: a whole number from 1 to 10000" };
+  return { ok: true, value: { hostRun, before: before === null ? null : Number(before), limit: Number(limit) } };
+}

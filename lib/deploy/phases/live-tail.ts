@@ -5,8 +5,16 @@ import type { DeployContext } from "../context";
 import type { Job } from "../job";
 import { failureMessage } from "../runner";
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
 /** Lines kept per host run from the live tail; past it one note says where the rest is. */
 export const LIVE_LINES_PER_HOST = 5_000;
+/** While lines are flowing the tail is read again this soon (CloudWatch's FilterLogEvents quota is 5 per second). */
+export const EAGER_TAIL_MS = 300;
+/** Once nothing arrived for this long, output is quiet (the agent uploads about once a second: gaps between its batches are not quiet). */
+export const FLOWING_FOR_MS = 3_000;
+/** When quiet, the next read waits this long (still well inside a backed-off status poll). */
+export const QUIET_TAIL_MS = 1_000;
 
 /**
  * Live output from CloudWatch Logs, kept apart from the status poll: live output is a bonus, status
@@ -17,6 +25,8 @@ export class LiveTail {
   private off = false;
   private lastProblem: string | null = null;
   private stored = new Map<string, number>();
+  /** When a read last brought lines: while recent, the next read comes sooner (see follow). */
+  private lastLinesAt = 0;
 
   constructor(
     private readonly ctx: DeployContext,
@@ -26,6 +36,26 @@ export class LiveTail {
 
   get enabled(): boolean {
     return Boolean(this.logGroup) && !this.off;
+  }
+
+  /**
+   * Fills the wait between two status polls with tail reads: every EAGER_TAIL_MS while lines arrived in
+   * the last FLOWING_FOR_MS, every QUIET_TAIL_MS otherwise. Costs no SSM call; returns the lines read.
+   */
+  async follow(waitMs: number, commandIds: string[], runs: { id: string; instanceId: string }[]): Promise<number> {
+    const end = Date.now() + waitMs;
+    let total = 0;
+    for (;;) {
+      const left = end - Date.now();
+      if (left <= 0) return total;
+      const next = Date.now() - this.lastLinesAt < FLOWING_FOR_MS ? EAGER_TAIL_MS : QUIET_TAIL_MS;
+      if (!this.enabled || next >= left) {
+        await sleep(left);
+        return total;
+      }
+      await sleep(next);
+      for (const commandId of commandIds) total += await this.read(commandId, runs);
+    }
   }
 
   /** Reads new lines for the command's hosts; returns how many arrived. Never throws. */
@@ -39,6 +69,7 @@ export class LiveTail {
       await appendOutput(ctx.db, this.withinCap(result.lines.flatMap((line) => (byInstance.has(line.instanceId) ? [{ hostRunId: byInstance.get(line.instanceId)!, stream: line.stream, text: line.text }] : []))));
       await updateDeploy(ctx.db, job.deployId, { liveCursor: JSON.stringify(result.cursor) });
       this.lastProblem = null;
+      if (result.lines.length > 0) this.lastLinesAt = Date.now();
       return result.lines.length;
     } catch (error) {
       await this.problem(error);

@@ -174,6 +174,7 @@ async function watchLoop(ctx: DeployContext, job: Job, base: number, interval: n
     // Quiet cycles poll a little less often (fewer SSM calls on long builds); any change resets.
     if (changed) interval = base;
     else interval = Math.min(Math.round(interval * 1.5), base * 3);
-    await sleep(interval);
+    // The wait is filled with tail reads while lines flow (no SSM call); lines arriving count as a change.
+    if ((await live.follow(interval, commands, runs)) > 0) interval = base;
   }
 }

@@ -1,6 +1,6 @@
 // Stand-in for `docker compose` on a sandbox host: build = copy the build context into an image dir,
 // up = replace the service's container process. Every call is appended to the host's compose log.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -106,6 +106,22 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // Compose prints its progress on stderr, as the real one does.
 const progress = (line) => process.stderr.write(`${line}\n`);
 
+/**
+ * The Dockerfile's single-line RUN instructions, run as a build does: `/bin/sh -c` in the image's
+ * files, output streamed as it is printed (BuildKit prints it on stderr), a failure fails the build.
+ */
+function runSteps(service, contextDir) {
+  const dockerfile = path.join(contextDir, "Dockerfile");
+  if (!fs.existsSync(dockerfile)) return;
+  const steps = fs.readFileSync(dockerfile, "utf8").split("\n").filter((line) => /^RUN\s+\S/.test(line) && !line.trimEnd().endsWith("\\"));
+  steps.forEach((line, i) => {
+    const command = line.replace(/^RUN\s+/, "").trim();
+    progress(`#${7 + i} [${service} ${3 + i}/${2 + steps.length + 1}] RUN ${command}`);
+    const result = spawnSync("/bin/sh", ["-c", command], { cwd: imageDir(service), stdio: ["ignore", 2, 2] });
+    if (result.status !== 0) fail(`failed to solve: process "/bin/sh -c ${command}" did not complete successfully: exit code: ${result.status ?? 1}`, 17);
+  });
+}
+
 function build(service, noCache) {
   const context = services[service].build;
   if (!context) return progress(` ${service} Skipped: no build section`);
@@ -131,6 +147,7 @@ function build(service, noCache) {
   fs.writeFileSync(imageMeta(service), JSON.stringify({ service, id, builtAt: new Date().toISOString(), context: contextDir }));
   progress(`#5 [${service} 2/3] COPY . /app`);
   progress(`#5 DONE 0.1s`);
+  runSteps(service, contextDir);
   progress(`#6 exporting to image`);
   progress(`#6 writing image ${id} done`);
   progress(` ${service}  Built`);

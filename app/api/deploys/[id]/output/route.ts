@@ -1,0 +1,24 @@
+import { InvalidInputError, NotFoundError } from "@/lib/errors";
+import { outputPageBefore } from "@/lib/history/output-pages";
+import { jsonRoute } from "@/lib/server/action";
+import { getDeckhand } from "@/lib/server/deckhand";
+import { parseDeployId, parseOutputPageQuery } from "@/lib/server/query-params";
+
+export const dynamic = "force-dynamic";
+
+/** One page of a host run's live output, older than chunk `before`: /api/deploys/[id]/output?hostRun=&before=&limit= */
+export async function GET(request: Request, { params }: { params: Promise<{ id: string }> }) {
+  const raw = (await params).id;
+  return jsonRoute(async () => {
+    const id = parseDeployId(raw);
+    if (!id.ok) throw new InvalidInputError(id.error);
+    const query = parseOutputPageQuery(new URL(request.url).searchParams);
+    if (!query.ok) throw new InvalidInputError(query.error);
+    const { db } = await getDeckhand();
+    // The host run must belong to this deploy: a page never reads another deploy's output.
+    const run = await db.hostRun.findFirst({ where: { id: query.value.hostRun, deployId: id.value }, select: { id: true } });
+    if (!run) throw new NotFoundError(`Deploy ${id.value} has no host run ${query.value.hostRun}.`);
+    const page = await outputPageBefore(db, run.id, query.value.before, query.value.limit);
+    return { hostRunId: run.id, hasOlder: page.hasOlder, chunks: page.chunks.map((c) => ({ id: c.id, stream: c.stream, text: c.text, at: c.at.toISOString() })) };
+  }, "loading output");
+}
