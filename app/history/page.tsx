@@ -19,7 +19,7 @@ export default async function HistoryPage({ searchParams }: { searchParams: Prom
       ) : (
         <>
           <DeployList deploys={view.deploys} matches={view.matches} filtered={Object.keys(view.filters).length > 0} />
-          <HistoryPager filters={view.filters} next={view.next} previous={view.previous} />
+          <HistoryPager filters={{ ...view.filters, ...view.pager }} next={view.next} previous={view.previous} />
         </>
       )}
     </div>

@@ -346,6 +346,8 @@ export interface OutputMatchView {
 export interface HistoryPageView {
   error: string | null;
   filters: Record<string, string>;
+  /** Extra query parameters the Next/Previous links keep (the page size). */
+  pager: Record<string, string>;
   deploys: DeploySummaryView[];
   matches: Record<string, OutputMatchView[]>;
   next: string | null;

@@ -78,7 +78,9 @@ function whereOf(filters: DeployFilters): { terms: string[]; params: unknown[] }
   if (filters.to) (terms.push(`d."createdAt" < ?`), params.push(nextDayStart(filters.to)));
   const fts = filters.q ? toFtsQuery(filters.q) : null;
   if (fts) {
-    terms.push(`d."id" IN (SELECT h."deployId" FROM "HostRunOutput" f JOIN "OutputSearchRow" r ON r."id" = f."rowid" JOIN "HostRun" h ON h."id" = r."hostRunId" WHERE "HostRunOutput" MATCH ?)`);
+    // The matches become a set of deploy ids (no HostRun row is read); the unary + keeps the page walking
+    // a (createdAt, id) index newest first and stopping at the page's end, rather than sorting every match.
+    terms.push(`+d."id" IN (SELECT r."deployId" FROM "HostRunOutput" f JOIN "OutputSearchRow" r ON r."id" = f."rowid" WHERE "HostRunOutput" MATCH ?)`);
     params.push(fts);
   }
   return { terms, params };

@@ -147,13 +147,16 @@ export async function loadHistoryPage(searchParams: Record<string, string | stri
   const state = await getDeckhand();
   const config = state.ctx?.config;
   const options = { environments: Object.keys(config?.environments ?? {}), services: Object.keys(config?.services ?? {}), statuses: [...DEPLOY_STATUSES], kinds: ["deploy", "rollback", "redeploy"] };
-  const typed = Object.fromEntries(Object.entries(searchParams).flatMap(([k, v]) => (typeof v === "string" && k !== "after" && k !== "before" ? [[k, v.slice(0, 200)]] : [])));
+  const typed = Object.fromEntries(Object.entries(searchParams).flatMap(([k, v]) => (typeof v === "string" && k !== "after" && k !== "before" && k !== "per" ? [[k, v.slice(0, 200)]] : [])));
   const parsed = parseHistoryQuery(searchParams);
-  if (!parsed.ok) return { error: parsed.error, filters: typed, deploys: [], matches: {}, next: null, previous: null, options };
-  const page = await listDeployPage(state.db, { filters: parsed.value.filters, cursor: parsed.value.cursor, limit });
+  if (!parsed.ok) return { error: parsed.error, filters: typed, pager: {}, deploys: [], matches: {}, next: null, previous: null, options };
+  const page = await listDeployPage(state.db, { filters: parsed.value.filters, cursor: parsed.value.cursor, limit: parsed.value.limit ?? limit });
+  const filters = Object.fromEntries(Object.entries(parsed.value.filters).filter(([, v]) => v !== undefined)) as Record<string, string>;
   return {
     error: null,
-    filters: Object.fromEntries(Object.entries(parsed.value.filters).filter(([, v]) => v !== undefined)) as Record<string, string>,
+    // The page size rides along in the pager's links (not a filter: the list says "matches these filters" without it).
+    pager: parsed.value.limit ? { per: String(parsed.value.limit) } : {},
+    filters,
     deploys: markProduction(page.deploys.map(toSummaryView), state.ctx),
     matches: Object.fromEntries(page.matches),
     next: page.next,

@@ -1,7 +1,7 @@
 // Query parameters of the API routes, parsed in one plain module (tested by the hostile suite).
 import { z } from "zod";
 import { DEPLOY_STATUSES } from "../deploy/status";
-import { decodeCursor, toFtsQuery, type DeployCursor, type DeployFilters } from "../history/list";
+import { decodeCursor, PAGE_LIMIT_MAX, toFtsQuery, type DeployCursor, type DeployFilters } from "../history/list";
 import { deployId, environmentName, serviceName } from "./action-schemas";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -49,12 +49,14 @@ export const historyQuery = z
       .optional(),
     after: cursorText.optional(),
     before: cursorText.optional(),
+    /** Deploys per page (default 50). */
+    per: z.string().regex(/^\d{1,3}$/, "not a page size").transform(Number).refine((n) => n >= 1 && n <= PAGE_LIMIT_MAX, `a page holds 1 to ${PAGE_LIMIT_MAX} deploys`).optional(),
   })
   .strict()
   .refine((value) => !(value.after && value.before), { message: "a page has either after or before, not both", path: ["after"] })
   .refine((value) => !(value.from && value.to && value.from > value.to), { message: "the start date is after the end date", path: ["from"] });
 
-export type HistoryQuery = { filters: DeployFilters; cursor?: DeployCursor };
+export type HistoryQuery = { filters: DeployFilters; cursor?: DeployCursor; limit?: number };
 
 /** /history?environment=&service=&status=&kind=&who=&from=&to=&q=&after=|before= */
 export function parseHistoryQuery(params: URLSearchParams | Record<string, string | string[] | undefined>): Parsed<HistoryQuery> {
@@ -70,6 +72,6 @@ export function parseHistoryQuery(params: URLSearchParams | Record<string, strin
     const field = issue.path.join(".") || (issue.code === "unrecognized_keys" ? (issue as { keys?: string[] }).keys?.join(", ") : "") || "query";
     return { ok: false, error: issue.code === "unrecognized_keys" ? `${field}: not a filter of the history page` : `${field}: ${issue.message}` };
   }
-  const { after, before, ...filters } = parsed.data;
-  return { ok: true, value: { filters, cursor: after ? { after } : before ? { before } : undefined } };
+  const { after, before, per, ...filters } = parsed.data;
+  return { ok: true, value: { filters, cursor: after ? { after } : before ? { before } : undefined, ...(per ? { limit: per } : {}) } };
 }

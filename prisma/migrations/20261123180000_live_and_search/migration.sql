@@ -98,24 +98,26 @@ CREATE INDEX "Deploy_createdBy_createdAt_id_idx" ON "Deploy"("createdBy", "creat
 -- The dashboard's last run per host.
 CREATE INDEX "HostRun_instanceId_startedAt_idx" ON "HostRun"("instanceId", "startedAt");
 
--- Full-text search over host output. The FTS index points at a stable integer id (HostRun's own rowid
+-- Full-text search over host output. The FTS index points at a stable integer id (with the deploy, so a
+-- search finds deploys without reading HostRun rows) (HostRun's own rowid
 -- may change on VACUUM, its key is text), through a view so FTS5 can read the text back for snippets
 -- without storing a second copy of every output.
 CREATE TABLE "OutputSearchRow" (
     "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
-    "hostRunId" TEXT NOT NULL
+    "hostRunId" TEXT NOT NULL,
+    "deployId" TEXT NOT NULL
 );
 CREATE UNIQUE INDEX "OutputSearchRow_hostRunId_key" ON "OutputSearchRow"("hostRunId");
 CREATE VIEW "HostRunOutputContent" AS
   SELECT r."id" AS "id", h."stdout" AS "stdout", h."stderr" AS "stderr" FROM "OutputSearchRow" r JOIN "HostRun" h ON h."id" = r."hostRunId";
 CREATE VIRTUAL TABLE "HostRunOutput" USING fts5("stdout", "stderr", content='HostRunOutputContent', content_rowid='id');
 
-INSERT INTO "OutputSearchRow" ("hostRunId") SELECT "id" FROM "HostRun" ORDER BY "startedAt";
+INSERT INTO "OutputSearchRow" ("hostRunId", "deployId") SELECT "id", "deployId" FROM "HostRun" ORDER BY "startedAt";
 INSERT INTO "HostRunOutput" ("HostRunOutput") VALUES ('rebuild');
 
 CREATE TRIGGER "HostRun_output_insert" AFTER INSERT ON "HostRun"
 BEGIN
-  INSERT INTO "OutputSearchRow" ("hostRunId") VALUES (NEW."id");
+  INSERT INTO "OutputSearchRow" ("hostRunId", "deployId") VALUES (NEW."id", NEW."deployId");
   INSERT INTO "HostRunOutput" ("rowid", "stdout", "stderr")
     SELECT "id", NEW."stdout", NEW."stderr" FROM "OutputSearchRow" WHERE "hostRunId" = NEW."id";
 END;
