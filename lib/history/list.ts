@@ -133,25 +133,46 @@ export async function listDeploys(db: Db, options: { filters?: DeployFilters; cu
   return { deploys, next, previous, matches };
 }
 
-/** For the deploys on one page: which host runs' output matched, each with a short snippet. */
+/** Snippets cut per page: each reads and re-tokenizes one host's whole output, so they are bounded too. */
+export const SNIPPETS_PER_PAGE = 20;
+
+/** For the deploys on one page: which host runs' output matched, the first SNIPPETS_PER_PAGE with a short snippet. */
 async function outputMatches(db: Db, deployIds: string[], q: string): Promise<Map<string, OutputMatch[]>> {
   const fts = toFtsQuery(q);
   const result = new Map<string, OutputMatch[]>();
   if (!fts || deployIds.length === 0) return result;
-  // Driven from the page's host runs (deployId index), so snippets are cut only for these rows.
-  const rows = await db.$queryRawUnsafe<{ hostRunId: string; deployId: string; hostName: string; attempt: number | bigint; snippet: string | null }[]>(
-    `SELECT h."id" AS "hostRunId", h."deployId" AS "deployId", h."hostName" AS "hostName", h."attempt" AS "attempt",
-            snippet("HostRunOutput", -1, char(2), char(3), '…', 12) AS "snippet"
-     FROM "HostRun" h JOIN "OutputSearchRow" r ON r."hostRunId" = h."id" JOIN "HostRunOutput" f ON f."rowid" = r."id"
-     WHERE h."deployId" IN (${deployIds.map(() => "?").join(", ")}) AND "HostRunOutput" MATCH ?
-     ORDER BY h."attempt", h."hostName"`,
+  const marks = (list: unknown[]) => list.map(() => "?").join(", ");
+  // The page's host runs (OutputSearchRow by deployId), then which of them match: FTS5 looked up by rowid.
+  const runs = await db.$queryRawUnsafe<{ sid: number | bigint; hostRunId: string; deployId: string; hostName: string; attempt: number | bigint }[]>(
+    `SELECT r."id" AS "sid", h."id" AS "hostRunId", h."deployId" AS "deployId", h."hostName" AS "hostName", h."attempt" AS "attempt"
+     FROM "OutputSearchRow" r JOIN "HostRun" h ON h."id" = r."hostRunId" WHERE r."deployId" IN (${marks(deployIds)})`,
     ...deployIds,
-    fts,
   );
-  for (const row of rows) {
-    const list = result.get(row.deployId) ?? [];
-    list.push({ hostRunId: row.hostRunId, hostName: row.hostName, attempt: Number(row.attempt), snippet: (row.snippet ?? "").replace(/[\0\r]/g, "").slice(0, SNIPPET_MAX_CHARS) });
-    result.set(row.deployId, list);
+  if (runs.length === 0) return result;
+  const sids = runs.map((run) => Number(run.sid));
+  const matched = new Set(
+    (await db.$queryRawUnsafe<{ sid: number | bigint }[]>(`SELECT "rowid" AS "sid" FROM "HostRunOutput" WHERE "HostRunOutput" MATCH ? AND "rowid" IN (${marks(sids)})`, fts, ...sids)).map((row) => Number(row.sid)),
+  );
+  const order = new Map(deployIds.map((id, i) => [id, i]));
+  const hits = runs
+    .filter((run) => matched.has(Number(run.sid)))
+    .sort((a, b) => order.get(a.deployId)! - order.get(b.deployId)! || Number(a.attempt) - Number(b.attempt) || a.hostName.localeCompare(b.hostName));
+  const snippetFor = hits.slice(0, SNIPPETS_PER_PAGE).map((run) => Number(run.sid));
+  const snippets = new Map(
+    snippetFor.length
+      ? (
+          await db.$queryRawUnsafe<{ sid: number | bigint; snippet: string | null }[]>(
+            `SELECT "rowid" AS "sid", snippet("HostRunOutput", -1, char(2), char(3), '…', 12) AS "snippet" FROM "HostRunOutput" WHERE "HostRunOutput" MATCH ? AND "rowid" IN (${marks(snippetFor)})`,
+            fts,
+            ...snippetFor,
+          )
+        ).map((row) => [Number(row.sid), (row.snippet ?? "").replace(/[\0\r]/g, "").slice(0, SNIPPET_MAX_CHARS)] as const)
+      : [],
+  );
+  for (const run of hits) {
+    const list = result.get(run.deployId) ?? [];
+    list.push({ hostRunId: run.hostRunId, hostName: run.hostName, attempt: Number(run.attempt), snippet: snippets.get(Number(run.sid)) ?? "" });
+    result.set(run.deployId, list);
   }
   return result;
 }

@@ -108,6 +108,7 @@ CREATE TABLE "OutputSearchRow" (
     "deployId" TEXT NOT NULL
 );
 CREATE UNIQUE INDEX "OutputSearchRow_hostRunId_key" ON "OutputSearchRow"("hostRunId");
+CREATE INDEX "OutputSearchRow_deployId_idx" ON "OutputSearchRow"("deployId");
 CREATE VIEW "HostRunOutputContent" AS
   SELECT r."id" AS "id", h."stdout" AS "stdout", h."stderr" AS "stderr" FROM "OutputSearchRow" r JOIN "HostRun" h ON h."id" = r."hostRunId";
 CREATE VIRTUAL TABLE "HostRunOutput" USING fts5("stdout", "stderr", content='HostRunOutputContent', content_rowid='id');
