@@ -4,6 +4,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SEED_USERS, seedHistory } from "../../scripts/seed-history";
+import { HOSTILE_VALUES } from "../safety/hostile-values";
 import { parseHistoryQuery } from "../server/query-params";
 import { openDatabase, type Db } from "./db";
 import { createHostRuns, insertDeploy, updateHostRun } from "./deploys";
@@ -134,6 +135,31 @@ describe("listDeploys: filters, keyset pages, output search", () => {
     expect(parse("sort=desc")).toMatchObject({ ok: false, error: "sort: not a filter of the history page" });
     expect(parse("kind=deploy&kind=rollback")).toMatchObject({ ok: false, error: "kind: given more than once" });
     expect(parse(`q=${"a".repeat(201)}`)).toMatchObject({ ok: false, error: expect.stringMatching(/^q: keep the search/) });
+  });
+
+  it("hostile values in every filter: refused naming the field, or (who, q) searched inertly without an error", async () => {
+    const wrong: string[] = [];
+    for (const field of ["environment", "service", "status", "kind", "who", "from", "to", "q", "after", "before", "per"]) {
+      for (const value of HOSTILE_VALUES) {
+        if (value.trim() === "") continue; // an empty field is no filter
+        const parsed = parseHistoryQuery(new URLSearchParams({ [field]: value }));
+        if (!parsed.ok) {
+          if (!parsed.error.startsWith(`${field}: `)) wrong.push(`${field}=${JSON.stringify(value).slice(0, 40)}: ${parsed.error}`);
+          continue;
+        }
+        if (field !== "who" && field !== "q") {
+          wrong.push(`${field}=${JSON.stringify(value).slice(0, 40)} accepted`);
+          continue;
+        }
+        try {
+          const page = await listDeploys(db, { filters: parsed.value.filters, limit: 5 });
+          if (page.deploys.some((d) => field === "who" && d.createdBy !== parsed.value.filters.who)) wrong.push(`who=${JSON.stringify(value)} matched others`);
+        } catch (error) {
+          wrong.push(`${field}=${JSON.stringify(value).slice(0, 40)} threw ${(error as Error).message}`);
+        }
+      }
+    }
+    expect(wrong, wrong.join("\n")).toEqual([]);
   });
 
   it("uses an index for every list (EXPLAIN QUERY PLAN: no full scan of Deploy, HostRun or the live tables, no sort)", () => {
