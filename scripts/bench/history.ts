@@ -122,22 +122,26 @@ export async function historyFigures(opts: HistoryBenchOptions = {}): Promise<Re
         if (!ok(body)) throw new Error(`${name}: the answer does not look right: ${body.slice(0, 300)}`);
       }
     }
-    const before = rssMb(panel.pid!);
+    // Two timed rounds of every endpoint: the figures use both; memory is read after each. "Flat" means the
+    // second round adds nothing over the first (no growth with calls) — and the level is far below the
+    // database's size (nothing loads history or output whole).
+    const idle = rssMb(panel.pid!);
     const figures: Record<string, Figure> = {};
-    const perCallRss: number[] = [];
-    for (const [name, url] of endpoints) {
-      const times: number[] = [];
-      for (let i = 0; i < calls; i++) times.push((await get(url)).ms);
-      perCallRss.push(rssMb(panel.pid!).rss);
-      times.sort((a, b) => a - b);
+    const samples = new Map<string, number[]>(endpoints.map(([name]) => [name, []]));
+    const afterRound: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (const [name, url] of endpoints) for (let i = 0; i < calls; i++) samples.get(name)!.push((await get(url)).ms);
+      afterRound.push(rssMb(panel.pid!).rss);
+    }
+    for (const [name] of endpoints) {
+      const times = samples.get(name)!.sort((a, b) => a - b);
       const p95 = percentile(times, 95);
       figures[`${name} p50`] = { value: Math.round(percentile(times, 50) * 10) / 10, unit: "ms" };
-      figures[`${name} p95`] = { value: Math.round(p95 * 10) / 10, unit: "ms", target: `≤ ${TARGET_MS} ms`, met: p95 <= TARGET_MS };
+      figures[`${name} p95`] = { value: Math.round(p95 * 10) / 10, unit: "ms", target: `≤ ${TARGET_MS} ms`, met: p95 <= TARGET_MS, note: `${times.length} calls after 3 warm-up calls` };
     }
-    // A longer run of the dashboard's poll: memory must stay flat, not grow with calls.
+    // A longer run of the dashboard's poll on top.
     for (let i = 0; i < calls * 3; i++) await get("/api/overview");
     const after = rssMb(panel.pid!);
-
     // How much of the dashboard is the sandbox's AWS: the calls it makes each poll, timed from here.
     const ssm = new SSMClient({ region: sandboxInfo.env.AWS_REGION, endpoint: sandboxInfo.env.AWS_ENDPOINT_URL_SSM, credentials: { accessKeyId: sandboxInfo.env.AWS_ACCESS_KEY_ID!, secretAccessKey: sandboxInfo.env.AWS_SECRET_ACCESS_KEY! } });
     const awsTimes: number[] = [];
@@ -156,14 +160,15 @@ export async function historyFigures(opts: HistoryBenchOptions = {}): Promise<Re
       unit: "ms",
       note: `the lock read (S3) and the SSM ping, in parallel, timed from the bench against the same sandbox: about ${Math.round((percentile(awsTimes, 50) / overview) * 100)}% of the dashboard's ${overview} ms (SSM ping and ALB health are cached 10 s in the panel, so most polls pay only the lock read)`,
     };
-    const growth = after.rss - before.rss;
-    figures["panel RSS before the calls"] = { value: Math.round(before.rss), unit: "MB" };
-    figures["panel RSS after the calls"] = {
-      value: Math.round(after.rss),
+    const growth = Math.max(afterRound[1]!, after.rss) - afterRound[0]!;
+    figures["panel RSS idle (after warm-up)"] = { value: Math.round(idle.rss), unit: "MB" };
+    figures["panel RSS after round 1"] = { value: Math.round(afterRound[0]!), unit: "MB", note: `${endpoints.length} endpoints × ${calls} calls` };
+    figures["panel RSS growth after round 1"] = {
+      value: Math.round(growth * 10) / 10,
       unit: "MB",
-      target: "flat (≤ +50 MB)",
-      met: growth <= 50,
-      note: `${calls * endpoints.length + calls * 3} calls; growth ${growth.toFixed(1)} MB; after each endpoint: ${perCallRss.map((r) => Math.round(r)).join(", ")} MB; peak ${Math.round(after.hwm)} MB`,
+      target: "flat (≤ 30 MB more over a second round and 60 more dashboard polls)",
+      met: growth <= 30,
+      note: `round 2: ${Math.round(afterRound[1]!)} MB, after ${calls * 3} more polls: ${Math.round(after.rss)} MB; peak ${Math.round(after.hwm)} MB against a ${(seeded.fileBytes / 1e9).toFixed(2)} GB database`,
     };
     figures["history seeded"] = { value: seeded.deploys, unit: "deploys", note: `${seeded.hostRuns} host runs, ${(seeded.outputBytes / 1e9).toFixed(2)} GB output (HostRun stdout/stderr + OutputChunk), database ${(seeded.fileBytes / 1e9).toFixed(2)} GB; ${keys.length} bundles in the bucket` };
     return figures;
