@@ -140,7 +140,6 @@ export function seedHistory(file: string, options: SeedOptions = {}) {
   });
   for (let n = 0; n < deploys; n += 500) batch(n, Math.min(deploys, n + 500));
   db.pragma("journal_mode = WAL");
-  db.exec("ANALYZE");
   db.close();
   return { file, deploys, hostRuns: deploys * hosts.length, outputBytes: bytes, fileBytes: fs.statSync(file).size, seconds: (Date.now() - began) / 1000, hosts, environment };
 }
