@@ -65,11 +65,13 @@ export async function liveAndRollbackTargets(db: Db, environment: string): Promi
 
 /** Who deployed each bundle key last, and when (for the bundles list). */
 export async function deploysByBundle(db: Db, environment: string, keys: string[]) {
-  const deploys = await db.deploy.findMany({
-    where: { environment, bundleKey: { in: keys } },
-    orderBy: { createdAt: "desc" },
-    select: { id: true, bundleKey: true, createdBy: true, createdAt: true, services: true, manifest: true, bundleSha256: true, bundleSize: true, kind: true },
-  });
+  // Sorted here, not in SQL: an ORDER BY lets SQLite walk the environment's whole (createdAt) index rather than (environment, bundleKey).
+  const deploys = (
+    await db.deploy.findMany({
+      where: { environment, bundleKey: { in: keys } },
+      select: { id: true, bundleKey: true, createdBy: true, createdAt: true, services: true, manifest: true, bundleSha256: true, bundleSize: true, kind: true },
+    })
+  ).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id.localeCompare(a.id));
   const byKey = new Map<string, (typeof deploys)[number]>();
   for (const deploy of deploys) if (!byKey.has(deploy.bundleKey)) byKey.set(deploy.bundleKey, deploy);
   return byKey;

@@ -95,6 +95,10 @@ DROP INDEX "Deploy_status_idx";
 CREATE INDEX "Deploy_status_createdAt_id_idx" ON "Deploy"("status", "createdAt", "id");
 CREATE INDEX "Deploy_createdAt_id_idx" ON "Deploy"("createdAt", "id");
 CREATE INDEX "Deploy_createdBy_createdAt_id_idx" ON "Deploy"("createdBy", "createdAt", "id");
+-- One deploy at a time per environment (the checklist and every start ask).
+CREATE INDEX "Deploy_environment_status_idx" ON "Deploy"("environment", "status");
+-- The bundles page: the deploys of one page of keys.
+CREATE INDEX "Deploy_environment_bundleKey_idx" ON "Deploy"("environment", "bundleKey");
 -- The dashboard's last run per host.
 CREATE INDEX "HostRun_instanceId_startedAt_idx" ON "HostRun"("instanceId", "startedAt");
 
