@@ -4,7 +4,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "./db";
-import { createHostRuns, insertDeploy, updateHostRun } from "./deploys";
+import { createHostRuns, insertDeploy, lastRunPerHost, updateHostRun } from "./deploys";
 import { liveAndRollbackTargets, liveBundles, newestLive, type LiveBundle, type LiveMap, type RollbackTargets } from "./live";
 import { migrateDatabase, MIGRATIONS_DIR } from "./migrate";
 
@@ -34,6 +34,18 @@ async function oldLiveAndTargets(db: Db, environment: string): Promise<{ live: L
   return { live, targets };
 }
 
+const HOST_IDS = ["i-00000000000000a01", "i-00000000000000b02", "i-00000000000000c03"];
+
+/** The dashboard's last run per host as it was computed before HostLastRun: the host's runs, newest first. */
+async function oldLastRunPerHost(db: Db, environment: string) {
+  const result: Record<string, { deployId: string; label: string; status: string; at: Date }> = {};
+  for (const instanceId of HOST_IDS) {
+    const run = await db.hostRun.findFirst({ where: { instanceId, deploy: { environment } }, orderBy: { startedAt: "desc" }, select: { status: true, startedAt: true, deploy: { select: { id: true, label: true } } } });
+    if (run) result[instanceId] = { deployId: run.deploy.id, label: run.deploy.label, status: run.status, at: run.startedAt };
+  }
+  return result;
+}
+
 const plain = (result: { live: LiveMap; targets: RollbackTargets }) => ({
   live: Object.fromEntries([...result.live].sort(([a], [b]) => a.localeCompare(b)).map(([host, perService]) => [host, Object.fromEntries([...perService].sort(([a], [b]) => a.localeCompare(b)))])),
   targets: Object.fromEntries([...result.targets].sort(([a], [b]) => a.localeCompare(b))),
@@ -59,6 +71,7 @@ async function varyHistory(db: Db, seed: number, deploys: number) {
     await insertDeploy(db, { id, environment, kind: reuse ? pick(["rollback", "redeploy"]) : "deploy", services: chosen, label: chosen.join(","), bundleKey, bundleBucket: "b", createdBy: "me@laptop" });
     const reached = hosts.filter(() => random() < 0.85);
     for (let attempt = 1; attempt <= (random() < 0.1 ? 2 : 1); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 2)); // each attempt starts at its own millisecond
       await createHostRuns(db, id, attempt, `cmd-${n}-${attempt}`, reached);
       for (const host of reached) {
         clock += 1000 + Math.floor(random() * 60_000);
@@ -85,11 +98,17 @@ describe("what is live (LiveService, kept by triggers)", () => {
       }
       expect(Object.keys(plain(await liveAndRollbackTargets(db, "prod")).targets).length).toBeGreaterThan(2);
       expect(Object.values(plain(await liveAndRollbackTargets(db, "prod")).targets).some((t) => t.previous !== null)).toBe(true);
+      for (const environment of ["prod", "dev", "nowhere"]) expect(Object.fromEntries(await lastRunPerHost(db, environment, HOST_IDS)), `last runs in ${environment}`).toEqual(await oldLastRunPerHost(db, environment));
       // Remove the deploy that is live somewhere: what was live before it comes back.
       const liveDeploy = [...(await liveBundles(db, "prod")).values()][0]!.values().next().value!.deployId;
       await db.hostRun.deleteMany({ where: { deployId: liveDeploy } });
       expect(plain(await liveAndRollbackTargets(db, "prod"))).toEqual(plain(await oldLiveAndTargets(db, "prod")));
       expect(JSON.stringify(plain(await liveAndRollbackTargets(db, "prod")))).not.toContain(`"${liveDeploy}"`);
+      // …and the last run per host falls back too, even when the deploy itself goes (a cascade).
+      const newest = (await db.deploy.findFirst({ where: { environment: "prod", hostRuns: { some: {} } }, orderBy: { createdAt: "desc" } }))!.id;
+      await db.deploy.delete({ where: { id: newest } });
+      expect(Object.fromEntries(await lastRunPerHost(db, "prod", HOST_IDS))).toEqual(await oldLastRunPerHost(db, "prod"));
+      expect(JSON.stringify(Object.fromEntries(await lastRunPerHost(db, "prod", HOST_IDS)))).not.toContain(newest);
     } finally {
       await db.$disconnect();
     }
@@ -123,6 +142,7 @@ describe("what is live (LiveService, kept by triggers)", () => {
       expect(plain(await liveAndRollbackTargets(before, "prod"))).toEqual(expected);
       expect(expected.live["i-a"]!.ui!.bundleKey).toBe("k2");
       expect(expected.targets.ui!.previous!.bundleKey).toBe("k1");
+      expect(Object.fromEntries(await lastRunPerHost(before, "prod", ["i-a", "i-b"]))).toMatchObject({ "i-a": { deployId: "d3", status: "Success" }, "i-b": { deployId: "d2", status: "Failed" } });
       // the search index is backfilled too
       const check = new Database(file, { readonly: true });
       expect(check.prepare(`SELECT r.hostRunId FROM HostRunOutput f JOIN OutputSearchRow r ON r.id = f.rowid WHERE HostRunOutput MATCH 'quokka'`).pluck().all()).toEqual(["r2a"]);

@@ -88,6 +88,38 @@ BEGIN
   WHERE "hostRunId" = OLD."id";
 END;
 
+-- The dashboard's last run per host and environment: an environment's hosts may be shared with a much busier
+-- one (the sandbox's production), so walking a host's runs until one is of the environment is O(history).
+CREATE TABLE "HostLastRun" (
+    "environment" TEXT NOT NULL,
+    "instanceId" TEXT NOT NULL,
+    "hostRunId" TEXT NOT NULL,
+    "startedAt" DATETIME NOT NULL,
+    PRIMARY KEY ("environment", "instanceId")
+);
+CREATE INDEX "HostLastRun_hostRunId_idx" ON "HostLastRun"("hostRunId");
+INSERT INTO "HostLastRun" ("environment", "instanceId", "hostRunId", "startedAt")
+SELECT "environment", "instanceId", "id", "startedAt" FROM (
+  SELECT d."environment", h."instanceId", h."id", h."startedAt", ROW_NUMBER() OVER (PARTITION BY d."environment", h."instanceId" ORDER BY h."startedAt" DESC, h."rowid" DESC) AS "n"
+  FROM "HostRun" h JOIN "Deploy" d ON d."id" = h."deployId"
+) WHERE "n" = 1;
+CREATE TRIGGER "HostRun_last_insert" AFTER INSERT ON "HostRun"
+BEGIN
+  INSERT INTO "HostLastRun" ("environment", "instanceId", "hostRunId", "startedAt")
+  SELECT d."environment", NEW."instanceId", NEW."id", NEW."startedAt" FROM "Deploy" d WHERE d."id" = NEW."deployId"
+  ON CONFLICT ("environment", "instanceId") DO UPDATE SET "hostRunId" = excluded."hostRunId", "startedAt" = excluded."startedAt"
+  WHERE excluded."startedAt" >= "HostLastRun"."startedAt";
+END;
+CREATE TRIGGER "HostRun_last_delete" AFTER DELETE ON "HostRun"
+BEGIN
+  -- The environment comes from the row being replaced: the deploy itself may already be gone (a cascade).
+  INSERT OR REPLACE INTO "HostLastRun" ("environment", "instanceId", "hostRunId", "startedAt")
+  SELECT l."environment", h."instanceId", h."id", h."startedAt" FROM "HostLastRun" l
+  JOIN "HostRun" h ON h."instanceId" = l."instanceId" JOIN "Deploy" d ON d."id" = h."deployId" AND d."environment" = l."environment"
+  WHERE l."hostRunId" = OLD."id" ORDER BY h."startedAt" DESC LIMIT 1;
+  DELETE FROM "HostLastRun" WHERE "hostRunId" = OLD."id";
+END;
+
 -- Lists order by (createdAt, id) so a page boundary is exact (keyset pagination, never OFFSET).
 DROP INDEX "Deploy_environment_createdAt_idx";
 CREATE INDEX "Deploy_environment_createdAt_id_idx" ON "Deploy"("environment", "createdAt", "id");
