@@ -42,7 +42,8 @@ async function bundleMadeAt(db: Db, environment: string, namePrefix: string, key
     else unnamed.push(key);
   }
   if (unnamed.length) {
-    const first = await db.deploy.findMany({ where: { environment, bundleKey: { in: unnamed } }, orderBy: { createdAt: "asc" }, select: { bundleKey: true, createdAt: true } });
+    // Sorted here, not in SQL: an ORDER BY lets SQLite walk the environment's whole (createdAt) index rather than (environment, bundleKey).
+    const first = (await db.deploy.findMany({ where: { environment, bundleKey: { in: unnamed } }, select: { bundleKey: true, createdAt: true } })).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     for (const deploy of first) if (!made.has(deploy.bundleKey)) made.set(deploy.bundleKey, deploy.createdAt.getTime());
   }
   return made;
@@ -50,11 +51,13 @@ async function bundleMadeAt(db: Db, environment: string, namePrefix: string, key
 
 /** Every recorded deploy of these bundle keys, oldest first, with whether it reached a host. */
 async function deployHistoryOf(db: Db, environment: string, keys: string[]) {
-  const deploys = await db.deploy.findMany({
-    where: { environment, bundleKey: { in: keys } },
-    orderBy: { createdAt: "asc" },
-    select: { id: true, bundleKey: true, kind: true, status: true, services: true, manifest: true, createdBy: true, createdAt: true, _count: { select: { hostRuns: true } } },
-  });
+  // Sorted here, not in SQL: an ORDER BY lets SQLite walk the environment's whole (createdAt) index rather than (environment, bundleKey).
+  const deploys = (
+    await db.deploy.findMany({
+      where: { environment, bundleKey: { in: keys } },
+      select: { id: true, bundleKey: true, kind: true, status: true, services: true, manifest: true, createdBy: true, createdAt: true, _count: { select: { hostRuns: true } } },
+    })
+  ).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
   const byKey = new Map<string, typeof deploys>();
   for (const deploy of deploys) byKey.set(deploy.bundleKey, [...(byKey.get(deploy.bundleKey) ?? []), deploy]);
   return byKey;

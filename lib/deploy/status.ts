@@ -3,6 +3,9 @@
  * easy to test; `changeStatus` in lib/history/deploys.ts is the only writer and checks this table.
  */
 
+/** What a Deploy row records: a new bundle, an earlier one (rollback / redeploy), or a runbook action. */
+export const DEPLOY_KINDS = ["deploy", "rollback", "redeploy", "action"] as const;
+
 export const DEPLOY_STATUSES = [
   "queued",
   "building",

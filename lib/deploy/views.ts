@@ -336,3 +336,24 @@ export function toCheckRunView(run: { id: number; trigger: string; ok: boolean; 
     targets: run.targets ? (JSON.parse(run.targets) as CheckRunView["targets"]) : null,
   };
 }
+
+/** One host run whose output matched a history search: a bounded snippet, \u0002…\u0003 around the hits. */
+export interface OutputMatchView {
+  hostRunId: string;
+  hostName: string;
+  attempt: number;
+  snippet: string;
+}
+
+/** The history page: one keyset page, the filters it was asked with (as typed), and what they may be. */
+export interface HistoryPageView {
+  error: string | null;
+  filters: Record<string, string>;
+  /** Extra query parameters the Next/Previous links keep (the page size). */
+  pager: Record<string, string>;
+  deploys: DeploySummaryView[];
+  matches: Record<string, OutputMatchView[]>;
+  next: string | null;
+  previous: string | null;
+  options: { environments: string[]; services: string[]; statuses: string[]; kinds: string[] };
+}

@@ -162,16 +162,14 @@ export async function listUnfinishedDeploys(db: Db) {
   return db.deploy.findMany({ where: { status: { in: IN_FLIGHT_DEPLOY_STATUSES } }, select: { id: true, status: true, commandId: true } });
 }
 
-/** The newest host run per host of an environment, for the dashboard. */
+/** The newest host run per host of an environment, for the dashboard (HostLastRun is kept by triggers on HostRun). */
 export async function lastRunPerHost(db: Db, environment: string, instanceIds: string[]) {
   const result = new Map<string, { deployId: string; label: string; status: string; at: Date }>();
-  for (const instanceId of instanceIds) {
-    const run = await db.hostRun.findFirst({
-      where: { instanceId, deploy: { environment } },
-      orderBy: { startedAt: "desc" },
-      select: { status: true, startedAt: true, deploy: { select: { id: true, label: true } } },
-    });
-    if (run) result.set(instanceId, { deployId: run.deploy.id, label: run.deploy.label, status: run.status, at: run.startedAt });
-  }
+  const last = await db.hostLastRun.findMany({ where: { environment, instanceId: { in: instanceIds } }, select: { hostRunId: true } });
+  const runs = await db.hostRun.findMany({
+    where: { id: { in: last.map((l) => l.hostRunId) } },
+    select: { instanceId: true, status: true, startedAt: true, deploy: { select: { id: true, label: true } } },
+  });
+  for (const run of runs) result.set(run.instanceId, { deployId: run.deploy.id, label: run.deploy.label, status: run.status, at: run.startedAt });
   return result;
 }

@@ -10,38 +10,23 @@ export interface LiveBundle {
 /** What history says one host runs for one service: the bundle last deployed there successfully. */
 export type LiveMap = Map<string, Map<string, LiveBundle>>; // instanceId → service → bundle
 
-/** Successful host runs of an environment, newest first, with the services their deploy carried. */
-async function successfulRuns(db: Db, environment: string) {
-  const runs = await db.hostRun.findMany({
-    where: { status: "Success", deploy: { environment } },
-    orderBy: [{ finishedAt: "desc" }, { startedAt: "desc" }],
-    // Narrow on purpose: a year of history must not pull every host's output into memory.
-    select: { instanceId: true, finishedAt: true, startedAt: true, deploy: { select: { id: true, services: true, bundleKey: true, kind: true } } },
+/**
+ * What history says is live: the LiveService table, one row per host and service, kept by triggers on
+ * HostRun in the same statement that records a run's success (prisma/migrations/20261123180000_live_and_search).
+ * Its size is hosts × services whatever the length of history, and it never touches output.
+ */
+export async function liveBundles(db: Db, environment: string): Promise<LiveMap> {
+  const rows = await db.liveService.findMany({
+    where: { environment },
+    select: { instanceId: true, service: true, deployId: true, bundleKey: true, kind: true, at: true },
   });
-  return runs.map((run) => ({
-    instanceId: run.instanceId,
-    at: run.finishedAt ?? run.startedAt,
-    deployId: run.deploy.id,
-    bundleKey: run.deploy.bundleKey,
-    kind: run.deploy.kind,
-    services: JSON.parse(run.deploy.services) as string[],
-  }));
-}
-
-function liveFrom(runs: Awaited<ReturnType<typeof successfulRuns>>): LiveMap {
   const live: LiveMap = new Map();
-  for (const run of runs) {
-    const perHost = live.get(run.instanceId) ?? new Map<string, LiveBundle>();
-    live.set(run.instanceId, perHost);
-    for (const service of run.services) {
-      if (!perHost.has(service)) perHost.set(service, { deployId: run.deployId, bundleKey: run.bundleKey, kind: run.kind, at: run.at });
-    }
+  for (const row of rows) {
+    const perHost = live.get(row.instanceId) ?? new Map<string, LiveBundle>();
+    live.set(row.instanceId, perHost);
+    perHost.set(row.service, { deployId: row.deployId, bundleKey: row.bundleKey, kind: row.kind, at: row.at });
   }
   return live;
-}
-
-export async function liveBundles(db: Db, environment: string): Promise<LiveMap> {
-  return liveFrom(await successfulRuns(db, environment));
 }
 
 /** The newest bundle live on any host for any of these services (hosts normally agree). */
@@ -59,25 +44,34 @@ export type RollbackTargets = Map<string, { current: LiveBundle; previous: LiveB
  * for it (on any host) before the bundle live now, skipping the current one. One query for both.
  */
 export async function liveAndRollbackTargets(db: Db, environment: string): Promise<{ live: LiveMap; targets: RollbackTargets }> {
-  const runs = await successfulRuns(db, environment);
-  const live = liveFrom(runs);
+  const live = await liveBundles(db, environment);
   const targets: RollbackTargets = new Map();
-  for (const service of new Set(runs.flatMap((r) => r.services))) {
-    const current = newestLive(live, [service]);
-    if (!current) continue;
-    const earlier = runs.find((run) => run.services.includes(service) && run.bundleKey !== current.bundleKey && run.at.getTime() <= current.at.getTime());
-    targets.set(service, { current, previous: earlier ? { deployId: earlier.deployId, bundleKey: earlier.bundleKey, kind: earlier.kind, at: earlier.at } : null });
-  }
+  const services = new Set([...live.values()].flatMap((perHost) => [...perHost.keys()]));
+  const found = await Promise.all(
+    [...services].map(async (service) => {
+      const current = newestLive(live, [service])!;
+      // One indexed step back through ServiceSuccess (environment, service, at): no scan of history.
+      const earlier = await db.serviceSuccess.findFirst({
+        where: { environment, service, bundleKey: { not: current.bundleKey }, at: { lte: current.at } },
+        orderBy: [{ at: "desc" }, { startedAt: "desc" }],
+        select: { deployId: true, bundleKey: true, kind: true, at: true },
+      });
+      return [service, { current, previous: earlier ? { deployId: earlier.deployId, bundleKey: earlier.bundleKey, kind: earlier.kind, at: earlier.at } : null }] as const;
+    }),
+  );
+  for (const [service, target] of found) targets.set(service, target);
   return { live, targets };
 }
 
 /** Who deployed each bundle key last, and when (for the bundles list). */
 export async function deploysByBundle(db: Db, environment: string, keys: string[]) {
-  const deploys = await db.deploy.findMany({
-    where: { environment, bundleKey: { in: keys } },
-    orderBy: { createdAt: "desc" },
-    select: { id: true, bundleKey: true, createdBy: true, createdAt: true, services: true, manifest: true, bundleSha256: true, bundleSize: true, kind: true },
-  });
+  // Sorted here, not in SQL: an ORDER BY lets SQLite walk the environment's whole (createdAt) index rather than (environment, bundleKey).
+  const deploys = (
+    await db.deploy.findMany({
+      where: { environment, bundleKey: { in: keys } },
+      select: { id: true, bundleKey: true, createdBy: true, createdAt: true, services: true, manifest: true, bundleSha256: true, bundleSize: true, kind: true },
+    })
+  ).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id.localeCompare(a.id));
   const byKey = new Map<string, (typeof deploys)[number]>();
   for (const deploy of deploys) if (!byKey.has(deploy.bundleKey)) byKey.set(deploy.bundleKey, deploy);
   return byKey;

@@ -21,6 +21,10 @@ import type { EnvironmentLockView } from "../deploy/views";
 import { getDeckhand, requireContext } from "./deckhand";
 import { activeDeploys, deployHeadline } from "../deploy/active";
 import { liveBundles, newestLive } from "../history/live";
+import { listDeploys as listDeployPage } from "../history/list";
+import { DEPLOY_KINDS, DEPLOY_STATUSES } from "../deploy/status";
+import { parseHistoryQuery } from "./query-params";
+import type { HistoryPageView } from "../deploy/views";
 
 /** Production environments are marked on every deploy shown, from the config (history does not record it). */
 function markProduction<T extends { environment: string; production?: boolean }>(views: T[], ctx: { config: { environments: Record<string, { production: boolean }> } } | null | undefined): T[] {
@@ -138,6 +142,29 @@ export async function loadDeploy(id: string, { liveLimit = OUTPUT_PAGE }: { live
 export async function loadHistory(limit = 200) {
   const state = await getDeckhand();
   return markProduction((await listDeploys(state.db, { limit })).map(toSummaryView), state.ctx);
+}
+
+/** One page of the history page: filters from the URL (validated; a bad one is a message, not a 500). */
+export async function loadHistoryPage(searchParams: Record<string, string | string[] | undefined>, limit = 50): Promise<HistoryPageView> {
+  const state = await getDeckhand();
+  const config = state.ctx?.config;
+  const options = { environments: Object.keys(config?.environments ?? {}), services: Object.keys(config?.services ?? {}), statuses: [...DEPLOY_STATUSES], kinds: [...DEPLOY_KINDS] };
+  const typed = Object.fromEntries(Object.entries(searchParams).flatMap(([k, v]) => (typeof v === "string" && k !== "after" && k !== "before" && k !== "per" ? [[k, v.slice(0, 200)]] : [])));
+  const parsed = parseHistoryQuery(searchParams);
+  if (!parsed.ok) return { error: parsed.error, filters: typed, pager: {}, deploys: [], matches: {}, next: null, previous: null, options };
+  const page = await listDeployPage(state.db, { filters: parsed.value.filters, cursor: parsed.value.cursor, limit: parsed.value.limit ?? limit });
+  const filters = Object.fromEntries(Object.entries(parsed.value.filters).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  return {
+    error: null,
+    // The page size rides along in the pager's links (not a filter: the list says "matches these filters" without it).
+    pager: parsed.value.limit ? { per: String(parsed.value.limit) } : {},
+    filters,
+    deploys: markProduction(page.deploys.map(toSummaryView), state.ctx),
+    matches: Object.fromEntries(page.matches),
+    next: page.next,
+    previous: page.previous,
+    options,
+  };
 }
 
 export async function loadBundles(environment: string, page: number, refresh: boolean) {
