@@ -7,6 +7,7 @@
 //   BENCH_BIG_MB=2048   tree for the peak-RSS phase (hard links of the first tree; 0 skips it)
 //   BENCH_JSON=path     where the JSON goes (default bench-results.json)
 //   BENCH_SSM_HOSTS=2,50
+//   BENCH_PANEL=0       skips the panel's figures (live latency in Chromium, history at 10,000 deploys)
 import { DeleteObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { spawn, execFileSync } from "node:child_process";
@@ -25,6 +26,8 @@ import { startJsonService } from "../lib/sandbox/awsJson";
 import { SimulatedHost } from "../lib/sandbox/hosts";
 import { LogStore } from "../lib/sandbox/logs";
 import { SsmService } from "../lib/sandbox/ssm";
+import { historyFigures } from "./bench/history";
+import { liveLatencyFigures } from "./bench/live-latency";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SELF), "..");
@@ -309,12 +312,14 @@ async function measureSsmCalls(hostCount: number, pollCycle: PollCycle = listInv
 }
 
 // ---------------------------------------------------------------------------------------------
-// The lead's figures: dashboard / history / bundles response times at 10,000 deploys and the
-// host line → browser latency. Hook: return them here (same Figure shape) and they are printed
-// and written with the rest; null means "not measured by this bench yet".
+// The panel's figures, each from its own module (both start the built panel with a sandbox):
+// host line → browser latency on the deploy page in Chromium (scripts/bench/live-latency.ts, which builds
+// the panel when the sources are newer), then dashboard / history / bundles response times and server
+// memory at 10,000 deploys / 1 GB of output (scripts/bench/history.ts). BENCH_PANEL=0 skips both.
 
-async function leadFigures(_context: { s3: BenchS3 }): Promise<Record<string, Figure> | null> {
-  return null;
+async function panelFigures(): Promise<Record<string, Figure> | null> {
+  if (process.env.BENCH_PANEL === "0") return null;
+  return { ...(await liveLatencyFigures()), ...(await historyFigures()) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,9 +418,9 @@ async function main(): Promise<void> {
     }
     results.ssm = ssm;
 
-    const lead = await leadFigures({ s3: server });
-    if (lead) Object.assign(figures, lead);
-    else results.notMeasuredHere = ["dashboard/history/bundles response times at 10,000 deploys", "host line → browser latency p50/p95"];
+    const panel = await panelFigures();
+    if (panel) Object.assign(figures, panel);
+    else results.notMeasuredHere = ["dashboard/history/bundles response times at 10,000 deploys (BENCH_PANEL=0)", "host line → browser latency p50/p95 (BENCH_PANEL=0)"];
 
     results.loadAverageAtEnd = os.loadavg().map((v) => round(v));
     results.loadAverageDuringRounds = samples.load.map((v) => round(v));
