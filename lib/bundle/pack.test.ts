@@ -142,7 +142,7 @@ describe("parallel pack", () => {
   });
 
   it("makes one valid .tar.gz of many gzip members: GNU tar and Node's gunzip read every byte back", async () => {
-    const packed = await packBundle({ repoDir: tree, label: "app", services: ["app"], paths: ["app"], replace: [] }, { chunkSize: 64 * 1024, workers: 2 });
+    const packed = await packBundle({ repoDir: tree, label: "app", services: ["app"], paths: ["app"], replace: [] }, { chunkSize: 64 * 1024, parallel: 2 });
     const bytes = await buffer(packed.stream);
     const { sha256, size } = await packed.done;
     expect(size).toBe(bytes.length);
