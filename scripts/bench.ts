@@ -225,6 +225,7 @@ async function rssChild(): Promise<{ runtime: string; args: string[]; cleanup():
     target: "node20",
     outdir,
     outExtension: { ".js": ".mjs" },
+    mainFields: ["module", "main"], // the SDK's ES build: named exports across the dynamic import
     logLevel: "warning",
     banner: { js: 'import { createRequire as __deckhandRequire } from "node:module"; const require = __deckhandRequire(import.meta.url);' },
   });
