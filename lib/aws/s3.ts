@@ -40,7 +40,7 @@ export async function uploadBundle(s3: S3Client, request: UploadRequest): Promis
   try {
     return (await upload.done()).ETag;
   } catch (error) {
-    // Nobody reads the body any more: destroying it lets its producer (the packer's worker threads) stop.
+    // Nobody reads the body any more: destroying it stops its producer (the packer) at once.
     if (!request.body.destroyed) request.body.destroy(error as Error);
     throw error;
   }
