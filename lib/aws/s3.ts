@@ -12,7 +12,15 @@ export interface UploadRequest {
 }
 
 /**
- * Multipart upload straight from the packer's stream: parts of 8 MiB, four in flight, so memory
+ * lib-storage holds every part in flight plus the one it is filling (and a concat copy of it):
+ * 5 MiB parts (S3's minimum; 10,000 parts still allow 48 GiB), two in flight, keep that near
+ * 20 MiB while the upload still overlaps compression.
+ */
+export const UPLOAD_PART_SIZE = 5 * 1024 * 1024;
+export const UPLOAD_QUEUE_SIZE = 2;
+
+/**
+ * Multipart upload straight from the packer's stream: parts of 5 MiB, two in flight, so memory
  * stays bounded whatever the bundle size. On any failure lib-storage aborts the multipart upload
  * (leavePartsOnError false), so no orphaned parts are billed. `If-None-Match: *` goes with the
  * completion: a key another panel took meanwhile is never overwritten (S3 answers 412).
@@ -22,8 +30,8 @@ export async function uploadBundle(s3: S3Client, request: UploadRequest): Promis
   const upload = new Upload({
     client: s3,
     params: { Bucket: request.bucket, Key: request.key, Body: request.body, ContentType: "application/gzip", Metadata: request.metadata, IfNoneMatch: "*" },
-    partSize: 8 * 1024 * 1024,
-    queueSize: 4,
+    partSize: UPLOAD_PART_SIZE,
+    queueSize: UPLOAD_QUEUE_SIZE,
     leavePartsOnError: false,
   });
   upload.on("httpUploadProgress", (progress) => {
@@ -32,7 +40,7 @@ export async function uploadBundle(s3: S3Client, request: UploadRequest): Promis
   try {
     return (await upload.done()).ETag;
   } catch (error) {
-    // Nobody reads the body any more: destroying it lets its producer (the packer's worker threads) stop.
+    // Nobody reads the body any more: destroying it stops its producer (the packer) at once.
     if (!request.body.destroyed) request.body.destroy(error as Error);
     throw error;
   }

@@ -3,7 +3,9 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { Writable } from "node:stream";
 import { buffer } from "node:stream/consumers";
+import { pipeline } from "node:stream/promises";
 import { gunzipSync } from "node:zlib";
 import tarStream from "tar-stream";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -142,7 +144,7 @@ describe("parallel pack", () => {
   });
 
   it("makes one valid .tar.gz of many gzip members: GNU tar and Node's gunzip read every byte back", async () => {
-    const packed = await packBundle({ repoDir: tree, label: "app", services: ["app"], paths: ["app"], replace: [] }, { chunkSize: 64 * 1024, workers: 2 });
+    const packed = await packBundle({ repoDir: tree, label: "app", services: ["app"], paths: ["app"], replace: [] }, { chunkSize: 64 * 1024, parallel: 2 });
     const bytes = await buffer(packed.stream);
     const { sha256, size } = await packed.done;
     expect(size).toBe(bytes.length);
@@ -226,6 +228,55 @@ describe("parallel pack", () => {
         await fs.writeFile(target, original);
       }
     }
+  });
+
+  it("splits a manifest bigger than a member across members, and holds back when the reader does", async () => {
+    const many = path.join(tree, "many");
+    await fs.mkdir(many, { recursive: true });
+    for (let i = 0; i < 300; i++) await fs.writeFile(path.join(many, `f${i}.txt`), `file ${i}\n`.repeat(i % 7));
+    try {
+      const packed = await packBundle({ repoDir: tree, label: "app", services: ["app"], paths: ["app", "many"], replace: [] }, { chunkSize: 4096, parallel: 2, maxInFlight: 2 });
+      // a slow reader: the stream's buffer never holds much more than its high-water mark (1 MiB) plus one member
+      const chunks: Buffer[] = [];
+      let mostBuffered = 0;
+      await pipeline(
+        packed.stream,
+        new Writable({
+          write(chunk: Buffer, _encoding, callback) {
+            chunks.push(chunk);
+            mostBuffered = Math.max(mostBuffered, packed.stream.readableLength);
+            setTimeout(callback, 1);
+          },
+        }),
+      );
+      expect(mostBuffered).toBeLessThanOrEqual(1024 * 1024 + 2 * 1024 * 1024);
+      const bytes = Buffer.concat(chunks);
+      const file = path.join(tree, "..", `many-${Date.now()}.tar.gz`);
+      await fs.writeFile(file, bytes);
+      const manifest = parseManifest(execFileSync("tar", ["xzOf", file, MANIFEST_PATH], { encoding: "utf8" }));
+      expect(JSON.stringify(manifest).length).toBeGreaterThan(5 * 4096); // several members for the manifest alone
+      expect(manifest.files).toEqual(packed.manifest.files);
+      const out = await fs.mkdtemp(path.join(os.tmpdir(), "deckhand-many-out-"));
+      execFileSync("tar", ["xzf", file, "-C", out]);
+      for (const i of [0, 1, 150, 299]) expect(await fs.readFile(path.join(out, `many/f${i}.txt`), "utf8")).toBe(`file ${i}\n`.repeat(i % 7));
+      await fs.rm(out, { recursive: true });
+      await fs.rm(file);
+    } finally {
+      await fs.rm(many, { recursive: true });
+    }
+  });
+
+  it("hashes the content canonically (as one JSON.stringify of the sorted rows), whatever order the files come in", () => {
+    const files = [
+      { path: "b/x", size: 3, sha256: "b".repeat(64), mode: 0o644 },
+      { path: "a/ü", size: 0, sha256: "a".repeat(64) },
+      { path: "a/link", size: 0, sha256: "", linkTarget: "ü" },
+    ];
+    const expected = createHash("sha256")
+      .update(JSON.stringify({ v: 1, services: ["s", "t"], paths: ["a", "b"], replace: [], files: [...files].sort((x, y) => (x.path < y.path ? -1 : 1)).map((f) => [f.path, f.size, f.sha256, f.linkTarget ?? null, f.mode ?? null]) }))
+      .digest("hex");
+    expect(bundleContentSha256({ services: ["t", "s"], paths: ["b", "a"], replace: [], files })).toBe(expected);
+    expect(bundleContentSha256({ services: ["t", "s"], paths: ["b", "a"], replace: [], files: [...files].reverse() })).toBe(expected);
   });
 
   it("can be abandoned before streaming (e.g. when the same content is already in S3) without leaking", async () => {

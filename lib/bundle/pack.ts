@@ -1,12 +1,15 @@
 import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
+import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
+import v8 from "node:v8";
+import vm from "node:vm";
+import zlib from "node:zlib";
 import { promisify } from "node:util";
 import { RefusedError } from "../errors";
-import { PackWorkers, PIECE, WorkerJobError, type ChunkJob, type ChunkPart } from "./packWorkers";
 import { MANIFEST_PATH, type BundleManifest, type GitInfo, type ManifestFile } from "./manifest";
 import { END_OF_ARCHIVE, entryHeader, padding } from "./tar";
 
@@ -48,11 +51,11 @@ class WalkedFile implements CollectedFile {
 }
 
 export interface PackTuning {
-  /** Worker threads hashing, reading and compressing (default: every core). */
-  workers?: number;
+  /** gzip members compressed at once on libuv's threadpool (default: every core). */
+  parallel?: number;
   /** Bytes of tar per gzip member (default 1 MiB). */
   chunkSize?: number;
-  /** Chunks in the workers or waiting to be emitted (default 2 per worker, at least 4). */
+  /** Members being read, compressed or waiting to be emitted (default parallel + 1). */
   maxInFlight?: number;
   /** gzip level for compressible data (default 6, as `tar czf`). */
   level?: number;
@@ -69,11 +72,89 @@ function fileChanged(file: { path: string }, detail: string): BundleError {
   return new BundleError(`${file.path} changed while it was being packed (${detail}); nothing was uploaded from a half-changed tree — run the deploy again once the build has finished writing`);
 }
 
-/** A worker's failure as the packer reports it: a changed file by name, anything else as is. */
-function fromWorker(error: unknown): Error {
-  if (error instanceof WorkerJobError && error.changed) return fileChanged(error.changed, error.changed.detail);
-  if (error instanceof WorkerJobError && /ENOENT/.test(error.message)) return new BundleError(`a file vanished while it was being packed: ${error.message}`);
+/** A read that failed: a vanished file by name, anything else as is. */
+function readFailure(error: unknown): Error {
+  if (error instanceof BundleError) return error;
+  if (error && typeof error === "object" && (error as NodeJS.ErrnoException).code === "ENOENT") {
+    return new BundleError(`a file vanished while it was being packed: ${(error as Error).message}`);
+  }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Files are hashed in pieces of this size; a big file is streamed and checked piece by piece. */
+export const PIECE = 1024 * 1024;
+
+/**
+ * Shannon entropy of three 4 KiB samples, bits per byte: already-compressed data (JPEG, PNG, woff2,
+ * zip) is ~8, text and code 4.5-6. Deflating >= 7.6 saves nothing and costs the most CPU.
+ */
+function looksCompressed(data: Buffer): boolean {
+  if (data.length < 64 * 1024) return false;
+  const counts = new Uint32Array(256);
+  const SAMPLE = 4096;
+  for (const start of [1024, data.length >> 1, data.length - SAMPLE - 1]) for (let i = start; i < start + SAMPLE; i++) counts[data[i]]++;
+  const total = 3 * SAMPLE;
+  let entropy = 0;
+  for (const c of counts) if (c) entropy -= (c / total) * Math.log2(c / total);
+  return entropy >= 7.6;
+}
+
+/** Reads `length` bytes at `position` into `buffer` at `at`; fewer only at the end of the file. */
+async function readFully(handle: fsp.FileHandle, buffer: Buffer, at: number, length: number, position: number): Promise<number> {
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await handle.read(buffer, at + got, length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
+const sha256Hex = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+
+/**
+ * First pass: every file's sha256 (and each PIECE's, for big files) and whether it looks already
+ * compressed. A few files are read at once (the reads wait on the threadpool, the hashing is
+ * SHA-NI fast on this thread), each lane with one reused PIECE buffer: memory is lanes × 1 MiB.
+ */
+async function hashFiles(files: CollectedFile[], lanes: number): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    const scratch = Buffer.allocUnsafeSlow(PIECE);
+    while (!failed && next < files.length) {
+      const file = files[next++];
+      if (file.linkTarget !== undefined) continue;
+      try {
+        await hashFile(file, scratch);
+      } catch (error) {
+        failed = true;
+        throw readFailure(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+}
+
+async function hashFile(file: CollectedFile, scratch: Buffer): Promise<void> {
+  const handle = await fsp.open(file.absolute, "r");
+  try {
+    const whole = createHash("sha256");
+    const pieces: string[] | null = file.size > PIECE ? [] : null;
+    for (let offset = 0; offset < file.size; offset += PIECE) {
+      const length = Math.min(PIECE, file.size - offset);
+      const got = await readFully(handle, scratch, 0, length, offset);
+      if (got !== length) throw fileChanged(file, `size ${file.size} → ${offset + got} bytes`);
+      const piece = scratch.subarray(0, length);
+      if (offset === 0) file.incompressible = looksCompressed(piece);
+      whole.update(piece);
+      pieces?.push(sha256Hex(piece));
+    }
+    file.sha256 = whole.digest("hex");
+    file.pieces = pieces;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Runs `task` over `items` with at most `limit` at once, stopping at the first error. */
@@ -94,54 +175,30 @@ async function forEachLimited<T>(items: readonly T[], limit: number, task: (item
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
-/** First pass: every file hashed in the workers, in batches of up to 4 MiB / 256 files. */
-async function hashFiles(files: CollectedFile[], workers: PackWorkers): Promise<void> {
-  const batches: CollectedFile[][] = [];
-  let batch: CollectedFile[] = [];
-  let bytes = 0;
-  for (const file of files) {
-    if (file.linkTarget !== undefined) continue;
-    batch.push(file);
-    bytes += file.size;
-    if (bytes >= 4 * PIECE || batch.length >= 256) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
-    }
-  }
-  if (batch.length) batches.push(batch);
-  await forEachLimited(batches, workers.size * 2, async (files) => {
-    const results = await workers.hash(files).catch((error) => {
-      throw fromWorker(error);
-    });
-    results.forEach((result, i) => {
-      files[i].sha256 = result.sha256;
-      files[i].pieces = result.pieces;
-      files[i].incompressible = result.incompressible;
-    });
-  });
-}
-
 /**
  * Walks the repo-relative paths and returns every file under them, sorted, with size and sha256
  * (hashed in parallel, bounded). Refuses anything that would reach outside the repo: `..` paths,
  * a parent directory whose real path is outside (`svc -> /outside` with path `svc/audit`), and
  * symlinks that escape it.
  */
-export async function collectFiles(repoDir: string, relativePaths: readonly string[], tuning: PackTuning = {}): Promise<CollectedFile[]> {
+export async function collectFiles(repoDir: string, relativePaths: readonly string[]): Promise<CollectedFile[]> {
   const repoReal = await fsp.realpath(repoDir);
   const files = new Map<string, WalkedFile>();
 
-  // Up to 16 siblings of a directory are stat'ed at once (the walk is latency-bound), not every
-  // entry of a big directory together; the order is fixed by sorting below.
-  const WALK_CONCURRENCY = 16;
-  async function visitAll(root: { relative: string; real: string }, relatives: string[]): Promise<void> {
-    await forEachLimited(relatives, WALK_CONCURRENCY, (relative) => visit(root, relative));
-  }
+  // lstat and readdir run synchronously (a few µs each from the page cache), yielding to the event
+  // loop every 256 entries: tens of thousands of promises in flight made V8 grow its young
+  // generation to the maximum and cost ~25 MB of RSS on a 60,000-file tree.
+  let visited = 0;
 
   async function visit(root: { relative: string; real: string }, relative: string): Promise<void> {
     const absolute = root.real + relative.slice(root.relative.length);
-    const stat = await fsp.lstat(absolute).catch(() => null);
+    if (++visited % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.lstatSync(absolute, { throwIfNoEntry: false });
+    } catch {
+      stat = undefined; // ENOTDIR and the like: there is no such path either
+    }
     if (!stat) throw new BundleError(`${relative} does not exist in ${repoReal}`);
     if (stat.isSymbolicLink()) {
       const target = await fsp.readlink(absolute);
@@ -155,8 +212,8 @@ export async function collectFiles(repoDir: string, relativePaths: readonly stri
       return;
     }
     if (stat.isDirectory()) {
-      const entries = await fsp.readdir(absolute);
-      await visitAll(root, entries.map((entry) => `${relative}/${entry}`));
+      const entries = fs.readdirSync(absolute);
+      for (const entry of entries) await visit(root, `${relative}/${entry}`);
       return;
     }
     if (!stat.isFile()) throw new BundleError(`${relative} is not a regular file, directory or symlink`);
@@ -178,16 +235,13 @@ export async function collectFiles(repoDir: string, relativePaths: readonly stri
   }
   const sorted: CollectedFile[] = [...files.values()].sort(byPath);
   files.clear();
-  const workers = new PackWorkers(workerCount(tuning));
-  try {
-    await hashFiles(sorted, workers);
-  } finally {
-    await workers.close();
-  }
+  await hashFiles(sorted, HASH_LANES);
   return sorted;
 }
 
-const workerCount = (tuning: PackTuning) => Math.max(1, tuning.workers ?? os.availableParallelism());
+/** Files read at once in the hash pass and per member in the stream pass (reads are latency-bound). */
+const HASH_LANES = 4;
+const parallelism = (tuning: PackTuning) => Math.max(1, tuning.parallel ?? os.availableParallelism());
 
 const run = promisify(execFile);
 
@@ -222,23 +276,39 @@ export function bundleContentSha256(input: {
   replace: readonly string[];
   files: readonly { path: string; size: number; sha256: string; linkTarget?: string; mode?: number }[];
 }): string {
-  const canonical = {
-    v: 1,
-    services: [...input.services].sort(),
-    paths: [...input.paths].sort(),
-    replace: [...input.replace].sort(),
-    files: [...input.files].sort(byPath).map((f) => [f.path, f.size, f.sha256, f.linkTarget ?? null, f.mode ?? null]),
-  };
-  return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");
+  // JSON.stringify of {v, services, paths, replace, files: [[path, size, sha256, link, mode], …]},
+  // hashed row by row: the same bytes without one string the size of the whole file list.
+  const hash = createHash("sha256");
+  const sorted = (list: readonly string[]) => JSON.stringify([...list].sort());
+  hash.update(`{"v":1,"services":${sorted(input.services)},"paths":${sorted(input.paths)},"replace":${sorted(input.replace)},"files":[`);
+  const files = input.files.every((f, i) => i === 0 || byPath(input.files[i - 1], f) <= 0) ? input.files : [...input.files].sort(byPath);
+  files.forEach((f, i) => hash.update((i ? "," : "") + JSON.stringify([f.path, f.size, f.sha256, f.linkTarget ?? null, f.mode ?? null])));
+  return hash.update("]}").digest("hex");
 }
 
-/** The manifest as JSON with one file per line: readable with `tar xzOf`, half the size of indented JSON. */
+/**
+ * The manifest as JSON with one file per line: readable with `tar xzOf`, half the size of indented
+ * JSON. Written straight into one buffer of the exact size (a 60,000-file manifest is ~9 MB; one
+ * joined string and its copy would double that at the moment memory matters).
+ */
 function manifestJson(manifest: BundleManifest): Buffer {
   const { files, ...rest } = manifest;
   const head = JSON.stringify({ ...rest, files: [] }, null, 2).replace(/"files": \[\]/, '"files": [');
   const close = head.lastIndexOf("[") + 1;
-  const lines = files.map((file) => JSON.stringify(file));
-  return Buffer.from(`${head.slice(0, close)}\n    ${lines.join(",\n    ")}\n  ]${head.slice(close)}\n`);
+  const prefix = `${head.slice(0, close)}\n    `;
+  const separator = ",\n    ";
+  const suffix = `\n  ]${head.slice(close)}\n`;
+  let size = Buffer.byteLength(prefix) + Buffer.byteLength(suffix) + Math.max(0, files.length - 1) * separator.length;
+  for (const file of files) size += Buffer.byteLength(JSON.stringify(file));
+  const out = Buffer.allocUnsafeSlow(size);
+  let at = out.write(prefix, 0);
+  files.forEach((file, i) => {
+    if (i) at += out.write(separator, at);
+    at += out.write(JSON.stringify(file), at);
+  });
+  at += out.write(suffix, at);
+  if (at !== size) throw new Error(`internal: manifest is ${at} bytes, planned ${size}`);
+  return out;
 }
 
 export interface PackRequest {
@@ -266,15 +336,89 @@ export interface PackedBundle {
   done: Promise<{ sha256: string; size: number }>;
 }
 
+const gzip = promisify(zlib.gzip);
+
 /**
- * Packs repo-relative paths into a tar.gz stream, manifest first. Files are hashed in parallel
- * ahead of the stream (the manifest needs every hash), then streamed: each file is read again,
- * checked against its hash (a file that changed in between fails the pack), cut into 1 MiB
- * chunks that every core compresses as independent gzip members, emitted in order. Memory stays
- * bounded: a few chunks in flight and the stream's own buffer.
+ * The compressed members and upload parts are big short-lived buffers whose JS handles are tiny:
+ * V8 would let ~64 MB of them pile up before it looks. A young-generation collection (~1 ms, a
+ * scavenge) every few MiB frees them at once. `gc` is taken from a fresh context made while the
+ * flag is on, then the flag is switched off again: nothing else in the process sees a change.
+ */
+let youngGc: (() => void) | null | undefined;
+function collectYoungGarbage(): void {
+  if (youngGc === undefined) {
+    youngGc = null;
+    try {
+      v8.setFlagsFromString("--expose-gc");
+      try {
+        const gc = vm.runInNewContext("gc") as (options?: { type: "minor" | "major" }) => void;
+        youngGc = () => gc({ type: "minor" });
+      } finally {
+        v8.setFlagsFromString("--no-expose-gc");
+      }
+    } catch {
+      // without it memory is still bounded, only by V8's own (later) collections
+    }
+  }
+  youngGc?.();
+}
+
+/** One gzip member being laid out: its tar bytes, and the file ranges still to be read into it. */
+interface Member {
+  buffer: Buffer;
+  length: number;
+  level: number;
+  reads: { file: CollectedFile; at: number; offset: number; length: number; sha256: string }[];
+}
+
+/**
+ * Reads a member's file ranges into its buffer (a few at once) and checks each against the hash
+ * the manifest recorded: a file that changed since the first pass fails the pack.
+ */
+async function readMember(member: Member): Promise<void> {
+  await forEachLimited(member.reads, HASH_LANES, async (read) => {
+    const handle = await fsp.open(read.file.absolute, "r");
+    try {
+      const { size } = await handle.stat();
+      if (size !== read.file.size) throw fileChanged(read.file, `size ${read.file.size} → ${size} bytes`);
+      const got = await readFully(handle, member.buffer, read.at, read.length, read.offset);
+      if (got !== read.length) throw fileChanged(read.file, `size ${read.file.size} → ${read.offset + got} bytes`);
+    } finally {
+      await handle.close();
+    }
+    if (sha256Hex(member.buffer.subarray(read.at, read.at + read.length)) !== read.sha256) {
+      throw fileChanged(read.file, "its content no longer matches the sha256 taken for the manifest");
+    }
+  });
+}
+
+/** At most `limit` tasks at once (zlib's async work runs on libuv's threadpool, shared with file reads). */
+class Limiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    while (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/**
+ * Packs repo-relative paths into a tar.gz stream, manifest first. Files are hashed ahead of the
+ * stream (the manifest needs every hash), then streamed: each file is read again, checked against
+ * its hash (a file that changed in between fails the pack), cut into ~1 MiB members that Node's
+ * async zlib compresses on the threadpool, one per core at once, each an independent gzip member,
+ * emitted in order. No worker threads (each costs an isolate's tens of MB). Memory stays bounded:
+ * maxInFlight + 1 reused ≤ 2 MiB input buffers, their compressed output, and the stream's 1 MiB.
  */
 export async function packBundle(request: PackRequest, tuning: PackTuning = {}): Promise<PackedBundle> {
-  const files = await collectFiles(request.repoDir, request.paths, tuning);
+  const files = await collectFiles(request.repoDir, request.paths);
   const manifest: BundleManifest = {
     format: 1,
     label: request.label,
@@ -289,11 +433,17 @@ export async function packBundle(request: PackRequest, tuning: PackTuning = {}):
     deckhandVersion: DECKHAND_VERSION,
   };
   const contentSha256 = bundleContentSha256({ ...request, files });
-  const manifestBytes = manifestJson(manifest);
 
-  const chunkSize = tuning.chunkSize ?? PIECE;
+  let manifestBytes: Buffer | null = manifestJson(manifest);
+
+  const parallel = parallelism(tuning);
+  const chunkSize = Math.max(4096, tuning.chunkSize ?? PIECE);
   const level = tuning.level ?? 6;
-  const highWaterMark = 4 * 1024 * 1024;
+  const maxInFlight = Math.max(2, tuning.maxInFlight ?? parallel + 1);
+  // A member is cut once it holds chunkSize bytes; the part that crosses that line (a file piece,
+  // ≤ PIECE, or inline bytes cut to fit) makes it at most `capacity`.
+  const capacity = chunkSize + PIECE;
+  const highWaterMark = 1024 * 1024;
 
   let settle!: { resolve: (v: { sha256: string; size: number }) => void; reject: (e: Error) => void };
   const done = new Promise<{ sha256: string; size: number }>((resolve, reject) => (settle = { resolve, reject }));
@@ -324,71 +474,81 @@ export async function packBundle(request: PackRequest, tuning: PackTuning = {}):
   };
 
   async function produce(): Promise<void> {
-    const workers = new PackWorkers(workerCount(tuning));
-    const maxInFlight = tuning.maxInFlight ?? Math.max(4, workers.size * 2);
+    // Input buffers are reused: at most maxInFlight members hold one while being read or
+    // compressed, plus the one being laid out.
+    const free: Buffer[] = [];
+    const compressing = new Limiter(parallel);
     const hash = createHash("sha256");
     let size = 0;
+    let sinceCollect = 0;
     const inFlight: Promise<Buffer>[] = [];
-    // Emits the oldest chunk's member once it is ready: output order is input order.
+    // Emits the oldest member once it is ready: output order is input order.
     const emitOldest = async () => {
-      const member = await inFlight.shift()!.catch((error) => {
-        throw fromWorker(error);
-      });
+      const member = await inFlight.shift()!;
       hash.update(member);
       size += member.length;
+      sinceCollect += member.length;
+      if (sinceCollect >= 8 * PIECE) {
+        sinceCollect = 0;
+        collectYoungGarbage();
+      }
       if (!stream.destroyed) stream.push(member);
     };
-    const submit = async (job: ChunkJob) => {
+
+    // The tar stream is laid out here (sizes are known) into member buffers: headers, padding and
+    // the manifest are copied in at once, file ranges are read (and checked) when the member is sent.
+    let job: Member | null = null;
+    let store = false;
+    const open = (): Member => (job ??= { buffer: free.pop() ?? Buffer.allocUnsafeSlow(capacity), length: 0, level: store ? 0 : level, reads: [] });
+    const close = async () => {
+      if (!job || job.length === 0) return;
+      const closing = job;
+      job = null;
       while (inFlight.length >= maxInFlight) await emitOldest();
       await readerWants();
-      const member = workers.chunk(job);
+      const member = (async () => {
+        try {
+          await readMember(closing);
+          return await compressing.run(() => gzip(closing.buffer.subarray(0, closing.length), { level: closing.level, chunkSize: 64 * 1024 }));
+        } finally {
+          free.push(closing.buffer);
+        }
+      })();
       member.catch(() => {}); // handled when emitted
       inFlight.push(member);
     };
-
-    // The tar stream is laid out here (sizes are known) and cut into chunk jobs: headers and
-    // padding travel inline, file bytes are read by the worker that compresses them.
-    let inline: Buffer[] = [];
-    let inlineLength = 0;
-    let parts: ChunkPart[] = [];
-    let length = 0;
-    let store = false;
-    const close = async () => {
-      if (length === 0) return;
-      const job: ChunkJob = { level: store ? 0 : level, length, inline: Buffer.concat(inline, inlineLength), parts };
-      inline = [];
-      inlineLength = 0;
-      parts = [];
-      length = 0;
-      await submit(job);
-    };
     const addInline = async (bytes: Buffer) => {
-      if (bytes.length === 0) return;
-      if (store && length > 0) await close();
+      if (store && job) await close();
       store = false;
-      inline.push(bytes);
-      parts.push({ inline: [inlineLength, inlineLength + bytes.length] });
-      inlineLength += bytes.length;
-      length += bytes.length;
-      if (length >= chunkSize) await close();
+      for (let at = 0; at < bytes.length; ) {
+        const member = open();
+        const take = Math.min(bytes.length - at, capacity - member.length);
+        bytes.copy(member.buffer, member.length, at, at + take);
+        member.length += take;
+        at += take;
+        if (member.length >= chunkSize) await close();
+      }
     };
     const addFile = async (file: CollectedFile) => {
-      if (file.incompressible !== store && length > 0) await close();
+      if (file.incompressible !== store && job) await close();
       store = file.incompressible;
       const pieces = file.size > PIECE ? file.pieces : null;
       if (pieces && pieces.length !== Math.ceil(file.size / PIECE)) throw new Error(`internal: ${file.path} has ${pieces.length} piece hashes`);
       for (let offset = 0, index = 0; offset < file.size; offset += PIECE, index++) {
-        const piece = Math.min(PIECE, file.size - offset);
-        parts.push({ absolute: file.absolute, path: file.path, fileSize: file.size, offset, length: piece, sha256: pieces ? pieces[index] : file.sha256 });
-        length += piece;
-        if (length >= chunkSize) await close();
+        const length = Math.min(PIECE, file.size - offset);
+        const member = open();
+        member.reads.push({ file, at: member.length, offset, length, sha256: pieces ? pieces[index] : file.sha256 });
+        member.length += length;
+        if (member.length >= chunkSize) await close();
       }
     };
 
     try {
-      await addInline(entryHeader({ name: MANIFEST_PATH, type: "file", size: manifestBytes.length, mode: 0o644, mtime: Date.parse(manifest.createdAt) / 1000 }));
-      await addInline(manifestBytes);
-      await addInline(padding(manifestBytes.length));
+      await addInline(entryHeader({ name: MANIFEST_PATH, type: "file", size: manifestBytes!.length, mode: 0o644, mtime: Date.parse(manifest.createdAt) / 1000 }));
+      const manifestLength = manifestBytes!.length;
+      await addInline(manifestBytes!);
+      manifestBytes = null; // copied into members; the manifest object stays for the caller
+      await addInline(padding(manifestLength));
       for (const file of files) {
         const mtime = file.mtimeMs / 1000;
         if (file.linkTarget !== undefined) {
@@ -406,11 +566,9 @@ export async function packBundle(request: PackRequest, tuning: PackTuning = {}):
       stream.push(null);
       settle.resolve(result);
     } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
+      const failure = readFailure(error);
       settle.reject(failure);
       if (!stream.destroyed) stream.destroy(failure);
-    } finally {
-      await workers.close();
     }
   }
 
