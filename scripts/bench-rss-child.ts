@@ -29,10 +29,12 @@ const request = { repoDir: tree, label: "big", services: ["big"], paths, replace
 const idleRss = process.memoryUsage().rss;
 const resettable = resetPeakRss();
 let t = performance.now();
-const packed = await packBundle(request);
-await pipeline(packed.stream, new Writable({ write: (_chunk, _encoding, callback) => callback() }));
-const packSeconds = seconds(t);
-const packBytes = (await packed.done).size;
+// A block: the first pack (its manifest included) is garbage by the second phase, as in a deploy.
+const { packSeconds, packBytes, files } = await (async () => {
+  const packed = await packBundle(request);
+  await pipeline(packed.stream, new Writable({ write: (_chunk, _encoding, callback) => callback() }));
+  return { packSeconds: seconds(t), packBytes: (await packed.done).size, files: packed.manifest.files.length };
+})();
 const packPeakRss = readPeakRss();
 
 const { DeleteObjectCommand, S3Client } = await import("@aws-sdk/client-s3");
@@ -47,4 +49,4 @@ await again.done;
 const packUploadSeconds = seconds(t);
 const packUploadPeakRss = readPeakRss();
 await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: "bench/big.tar.gz" }));
-process.stdout.write(JSON.stringify({ idleRss, sdkRss, resettable, packSeconds, packBytes, packPeakRss, packUploadSeconds, packUploadPeakRss, files: packed.manifest.files.length }) + "\n");
+process.stdout.write(JSON.stringify({ idleRss, sdkRss, resettable, packSeconds, packBytes, packPeakRss, packUploadSeconds, packUploadPeakRss, files }) + "\n");

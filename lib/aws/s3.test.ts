@@ -22,6 +22,26 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
+/** An S3 client whose calls (command name, HTTP status) are recorded by SDK middleware: observation, not a mock. */
+function watchedClient(): { client: S3Client; calls: { command: string; status?: number }[] } {
+  const calls: { command: string; status?: number }[] = [];
+  const client = new S3Client({ region: sandbox.region, endpoint: sandbox.endpoints.s3, forcePathStyle: true, credentials: sandbox.credentials });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        const result = await next(args);
+        calls.push({ command: context.commandName ?? "", status: (result.response as { statusCode?: number }).statusCode });
+        return result;
+      } catch (error) {
+        calls.push({ command: context.commandName ?? "", status: (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode });
+        throw error;
+      }
+    },
+    { step: "deserialize", name: "recordCalls" },
+  );
+  return { client, calls };
+}
+
 /** 20 MiB in 1 MiB chunks, failing after `failAfter` chunks when given. */
 function bundleStream(failAfter?: number): Readable {
   let sent = 0;
@@ -66,6 +86,41 @@ describe("uploadBundle", () => {
     expect(calls.find((c) => c.command === "AbortMultipartUploadCommand")?.status).toBeLessThan(300);
     expect(names).not.toContain("CompleteMultipartUploadCommand");
     await expect(s3.send(new GetObjectCommand({ Bucket: sandbox.bucket, Key: key }))).rejects.toThrow();
+  });
+
+  it("sends a body smaller than one part as a single conditional PutObject", async () => {
+    const { client, calls } = watchedClient();
+    const key = "deployments/acp_audit_small.tar.gz";
+    const body = Readable.from([randomBytes(300_000), randomBytes(200_000)]);
+    const progress: number[] = [];
+    await uploadBundle(client, { bucket: sandbox.bucket, key, body, metadata: { services: "audit" }, onProgress: (b) => progress.push(b) });
+    expect(calls.map((c) => c.command)).toEqual(["PutObjectCommand"]);
+    expect(progress.at(-1)).toBe(500_000);
+    const object = await s3.send(new GetObjectCommand({ Bucket: sandbox.bucket, Key: key }));
+    expect(object.ContentLength).toBe(500_000);
+    expect(object.Metadata).toMatchObject({ services: "audit" });
+    // If-None-Match: * — a key that is taken is never overwritten.
+    await expect(uploadBundle(s3, { bucket: sandbox.bucket, key, body: Readable.from([randomBytes(1000)]), metadata: {} })).rejects.toThrow();
+    expect((await s3.send(new GetObjectCommand({ Bucket: sandbox.bucket, Key: key }))).ContentLength).toBe(500_000);
+  });
+
+  it("keeps the bytes in order across parts and refuses to complete over a key that is taken (then aborts)", async () => {
+    const key = "deployments/acp_audit_order.tar.gz";
+    const data = randomBytes(13 * 1024 * 1024 + 12345);
+    // uneven chunks, so parts are cut across them
+    const chunks = [];
+    for (let at = 0; at < data.length; at += 777_777) chunks.push(data.subarray(at, at + 777_777));
+    await uploadBundle(s3, { bucket: sandbox.bucket, key, body: Readable.from(chunks), metadata: {} });
+    const object = await s3.send(new GetObjectCommand({ Bucket: sandbox.bucket, Key: key }));
+    expect(Buffer.from(await object.Body!.transformToByteArray()).equals(data)).toBe(true);
+
+    const { client, calls } = watchedClient();
+    await expect(uploadBundle(client, { bucket: sandbox.bucket, key, body: Readable.from([randomBytes(11 * 1024 * 1024)]), metadata: {} })).rejects.toThrow();
+    expect(calls.filter((c) => c.command === "UploadPartCommand")).toHaveLength(3);
+    expect(calls.find((c) => c.command === "CompleteMultipartUploadCommand")?.status).toBe(412);
+    expect(calls.find((c) => c.command === "AbortMultipartUploadCommand")?.status).toBeLessThan(300);
+    const again = await s3.send(new GetObjectCommand({ Bucket: sandbox.bucket, Key: key }));
+    expect(Buffer.from(await again.Body!.transformToByteArray()).equals(data)).toBe(true);
   });
 
   it("stops the packer when the upload fails (the bundle stream is destroyed, the pack's promise rejects)", async () => {

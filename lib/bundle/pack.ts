@@ -344,15 +344,15 @@ const gzip = promisify(zlib.gzip);
  * scavenge) every few MiB frees them at once. `gc` is taken from a fresh context made while the
  * flag is on, then the flag is switched off again: nothing else in the process sees a change.
  */
-let youngGc: (() => void) | null | undefined;
-function collectYoungGarbage(): void {
-  if (youngGc === undefined) {
-    youngGc = null;
+type GcFunction = (options?: { type?: "minor" | "major"; execution?: "sync"; flavor?: "regular" | "last-resort" }) => void;
+let gcFunction: GcFunction | null | undefined;
+function exposedGc(): GcFunction | null {
+  if (gcFunction === undefined) {
+    gcFunction = null;
     try {
       v8.setFlagsFromString("--expose-gc");
       try {
-        const gc = vm.runInNewContext("gc") as (options?: { type: "minor" | "major" }) => void;
-        youngGc = () => gc({ type: "minor" });
+        gcFunction = vm.runInNewContext("gc") as GcFunction;
       } finally {
         v8.setFlagsFromString("--no-expose-gc");
       }
@@ -360,7 +360,28 @@ function collectYoungGarbage(): void {
       // without it memory is still bounded, only by V8's own (later) collections
     }
   }
-  youngGc?.();
+  return gcFunction;
+}
+function collectYoungGarbage(): void {
+  exposedGc()?.({ type: "minor" });
+}
+/**
+ * Walking and hashing tens of thousands of files keeps most of what it allocates, and V8 answers
+ * a high survival rate by doubling its young generation up to 2 × 16 MB, which it then keeps for
+ * the stream (whose garbage is short-lived). V8 reads the growth factor each time it would grow,
+ * so holding it at 1 while a pack runs keeps the young generation at its initial size: ~20 MiB
+ * less RSS on a 60,000-file tree, for a few more (small, cheap) scavenges. Set back to V8's
+ * default (2) when the last pack running ends. `--max-semi-space-size` would be read only at startup.
+ */
+let packsRunning = 0;
+function holdYoungGeneration(): () => void {
+  if (packsRunning++ === 0) v8.setFlagsFromString("--semi-space-growth-factor=1");
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--packsRunning === 0) v8.setFlagsFromString("--semi-space-growth-factor=2");
+  };
 }
 
 /** One gzip member being laid out: its tar bytes, and the file ranges still to be read into it. */
@@ -418,7 +439,14 @@ class Limiter {
  * maxInFlight + 1 reused ≤ 2 MiB input buffers, their compressed output, and the stream's 1 MiB.
  */
 export async function packBundle(request: PackRequest, tuning: PackTuning = {}): Promise<PackedBundle> {
-  const files = await collectFiles(request.repoDir, request.paths);
+  const release = holdYoungGeneration();
+  let files: CollectedFile[];
+  try {
+    files = await collectFiles(request.repoDir, request.paths);
+  } catch (error) {
+    release();
+    throw error;
+  }
   const manifest: BundleManifest = {
     format: 1,
     label: request.label,
@@ -447,7 +475,7 @@ export async function packBundle(request: PackRequest, tuning: PackTuning = {}):
 
   let settle!: { resolve: (v: { sha256: string; size: number }) => void; reject: (e: Error) => void };
   const done = new Promise<{ sha256: string; size: number }>((resolve, reject) => (settle = { resolve, reject }));
-  done.catch(() => {}); // the caller may only await the upload; the error also reaches the stream
+  done.then(release, release); // the caller may only await the upload; the error also reaches the stream
 
   let wakeReader: (() => void) | null = null;
   let started = false;
@@ -488,7 +516,7 @@ export async function packBundle(request: PackRequest, tuning: PackTuning = {}):
       hash.update(member);
       size += member.length;
       sinceCollect += member.length;
-      if (sinceCollect >= 8 * PIECE) {
+      if (sinceCollect >= 2 * PIECE) {
         sinceCollect = 0;
         collectYoungGarbage();
       }
