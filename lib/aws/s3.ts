@@ -93,7 +93,8 @@ export async function uploadBundle(s3: S3Client, request: UploadRequest): Promis
       part = free.pop() ?? Buffer.allocUnsafeSlow(UPLOAD_PART_SIZE);
       filled = 0;
     };
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+    for await (const data of body as AsyncIterable<Buffer | Uint8Array | string>) {
+      const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
       for (let at = 0; at < chunk.length; ) {
         const take = Math.min(chunk.length - at, UPLOAD_PART_SIZE - filled);
         chunk.copy(part, filled, at, at + take);
