@@ -372,9 +372,11 @@ function collectOldGarbage(): void {
  * Walking and hashing tens of thousands of files keeps most of what it allocates, and V8 answers
  * a high survival rate by doubling its young generation up to 2 × 16 MB, which it then keeps for
  * the stream (whose garbage is short-lived). V8 reads the growth factor each time it would grow,
- * so holding it at 1 while a pack runs keeps the young generation at its initial size: ~20 MiB
- * less RSS on a 60,000-file tree, for a few more (small, cheap) scavenges. Set back to V8's
- * default (2) when the last pack running ends. `--max-semi-space-size` would be read only at startup.
+ * so holding it at 1 while a pack runs keeps the young generation at its initial size: ~27 MiB
+ * less RSS on a 60,000-file tree, for a few more (small, cheap) scavenges. The flag is the whole
+ * process's (a server packing shares it meanwhile); it is set back to V8's default (2) when the
+ * last pack running settles (`done`), so a pack whose stream is neither read nor destroyed keeps
+ * it. `--max-semi-space-size` would be read only at startup.
  */
 let packsRunning = 0;
 function holdYoungGeneration(): () => void {
