@@ -17,6 +17,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { chromium } from "@playwright/test";
+import { panelBuildIsStale } from "../panel-build.mjs";
 
 export type Figure = { value: number; unit: string; target?: string; met?: boolean; note?: string };
 
@@ -44,22 +45,9 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === "node_modules" || entry.name.startsWith(".") || entry.name === "generated") continue;
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
 /** As scripts/start.mjs: `next build` when the sources are newer than the build. */
 function buildIfStale(log: (m: string) => void) {
-  const buildId = path.join(ROOT, ".next/BUILD_ID");
-  const builtAt = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0;
-  const sourcesAt = Math.max(...["app", "components", "lib"].map((d) => newestMtime(path.join(ROOT, d))));
-  if (builtAt > sourcesAt) return;
+  if (!panelBuildIsStale(ROOT)) return;
   log("building the panel (next build)…");
   const result = spawnSync(process.execPath, [path.join(ROOT, "node_modules/next/dist/bin/next"), "build"], { cwd: ROOT, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
   if (result.status !== 0) throw new Error(`next build failed (exit ${result.status})`);
