@@ -4,7 +4,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sendScript } from "../aws/ssm";
 import type { Db } from "../history/db";
-import { changeStatus, createHostRuns, getDeployDetail, insertDeploy, listDeploys, listUnfinishedDeploys } from "../history/deploys";
+import { changeStatus, createHostRuns, getDeployDetail, insertDeploy, listUnfinishedDeploys } from "../history/deploys";
+import { listDeploys } from "../history/list";
 import { bumpSampleRepo, type Sandbox } from "../sandbox";
 import { createDeployContext, type DeployContext } from "./context";
 import { cancelDeploy, freshBundleKey, startDeploy } from "./deploy";
@@ -220,9 +221,9 @@ describe("deploy path against the sandbox", () => {
 
     // The environment lock lives in the bucket: a missing bucket is refused before anything is recorded.
     const noBucket = broken({ bucket: "no-such-deckhand-bucket" });
-    const before = (await listDeploys(db)).length;
+    const before = (await listDeploys(db)).deploys.length;
     await expect(startDeploy(noBucket, { environment: "sandbox", services: ["audit"] })).rejects.toThrow(/Could not take the environment lock s3:\/\/no-such-deckhand-bucket\/.*bucket does not exist/);
-    expect((await listDeploys(db)).length).toBe(before);
+    expect((await listDeploys(db)).deploys.length).toBe(before);
 
     const unknownHost = broken({ hosts: [{ instanceId: "i-0000000000000dead", name: "ghost" }] });
     const second = await startDeploy(unknownHost, { environment: "sandbox", services: ["audit"], goAheadReason: "the ghost host is expected to be refused" });

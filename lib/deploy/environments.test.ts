@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config/load";
 import { InvalidInputError, RefusedError } from "../errors";
-import { listDeploys } from "../history/deploys";
+import { listDeploys } from "../history/list";
 import { bumpSampleRepo, type Sandbox } from "../sandbox";
 import { createDeployContext, type DeployContext } from "./context";
 import { startDeploy } from "./deploy";
@@ -41,10 +41,10 @@ describe("environments", () => {
   });
 
   it("refuses a production deploy or rollback without its name typed in, and runs it with the name", async () => {
-    const before = (await listDeploys(testbed.db, { environment: "production" })).length;
+    const before = (await listDeploys(testbed.db, { filters: { environment: "production" } })).deploys.length;
     await expect(startDeploy(ctx, { environment: "production", services: ["audit"] })).rejects.toThrow(InvalidInputError);
     await expect(startDeploy(ctx, { environment: "production", services: ["audit"], confirmEnvironment: "sandbox" })).rejects.toThrow(/not the environment's name/);
-    expect((await listDeploys(testbed.db, { environment: "production" })).length).toBe(before); // nothing recorded, nothing sent
+    expect((await listDeploys(testbed.db, { filters: { environment: "production" } })).deploys.length).toBe(before); // nothing recorded, nothing sent
 
     bumpSampleRepo(sandbox.repoDir, "audit", "P-1");
     const first = await settledDeploy(testbed.db, await startDeploy(ctx, { environment: "production", services: ["audit"], confirmEnvironment: "production" }));
@@ -65,11 +65,11 @@ describe("environments", () => {
 
   it("refuses a deploy from the wrong branch with that reason, and deploys from the right one", async () => {
     expect(git("rev-parse", "--abbrev-ref", "HEAD")).toBe("main");
-    const before = (await listDeploys(testbed.db, { environment: "dev" })).length;
+    const before = (await listDeploys(testbed.db, { filters: { environment: "dev" } })).deploys.length;
     const refused = startDeploy(ctx, { environment: "dev", services: ["gateway"] });
     await expect(refused).rejects.toThrow(RefusedError);
     await expect(startDeploy(ctx, { environment: "dev", services: ["gateway"] })).rejects.toThrow(/dev deploys only from the "dev" branch; the repo is on branch "main"/);
-    expect((await listDeploys(testbed.db, { environment: "dev" })).length).toBe(before);
+    expect((await listDeploys(testbed.db, { filters: { environment: "dev" } })).deploys.length).toBe(before);
 
     git("checkout", "-q", "-b", "dev");
     try {

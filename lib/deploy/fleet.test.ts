@@ -18,7 +18,8 @@ import { whoAmI } from "../bundle/pack";
 import { loadConfig, type LoadedConfig } from "../config/load";
 import { ConflictError, RefusedError } from "../errors";
 import { openDatabase, type Db } from "../history/db";
-import { changeStatus, findActiveDeploy, getDeployDetail, insertDeploy, listDeploys } from "../history/deploys";
+import { changeStatus, findActiveDeploy, getDeployDetail, insertDeploy } from "../history/deploys";
+import { listDeploys } from "../history/list";
 import { recentLockBreaks } from "../history/locks";
 import { readLock } from "../lock/bucket-lock";
 import { breakEnvironmentLock, lockPlace, whoHoldsEnvironment } from "../lock/environment";
@@ -139,13 +140,13 @@ describe("many laptops, one fleet", () => {
       const held = await whoHoldsEnvironment(panelB, "sandbox");
       expect(held?.record).toMatchObject({ deployId: first, owner: whoAmI(), identity: SANDBOX_ARN, environment: "sandbox" });
 
-      const before = (await listDeploys(dbB)).length;
+      const before = (await listDeploys(dbB)).deploys.length;
       const refusal = await startDeploy(panelB, { environment: "sandbox", services: ["gateway"] }).catch((error: unknown) => error);
       expect(refusal).toBeInstanceOf(ConflictError);
       expect(String((refusal as Error).message)).toMatch(
         new RegExp(`held by ${whoAmI().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(${SANDBOX_ARN}\\) for deploy ${first} since \\d\\d:\\d\\d UTC, expires \\d\\d:\\d\\d UTC`),
       );
-      expect((await listDeploys(dbB)).length).toBe(before); // refused before anything was recorded
+      expect((await listDeploys(dbB)).deploys.length).toBe(before); // refused before anything was recorded
     } finally {
       for (const host of sandbox.hosts) sandbox.setFault(host.instanceId, "slow", false);
     }
@@ -185,7 +186,7 @@ describe("many laptops, one fleet", () => {
     await expect(breakEnvironmentLock(panelB, "sandbox")).rejects.toThrow(RefusedError); // nothing left to break
 
     // A lock held for a deploy this panel knows: the break is also an event on that deploy.
-    const [local] = await listDeploys(dbA, { limit: 1 });
+    const [local] = (await listDeploys(dbA, { limit: 1 })).deploys;
     await place.s3.send(new PutObjectCommand({ Bucket: place.bucket, Key: place.key, Body: JSON.stringify({ ...ghost, deployId: local!.id, expiresAt: new Date(Date.now() - 1000).toISOString() }), IfNoneMatch: "*" }));
     await breakEnvironmentLock(panelA, "sandbox");
     const events = (await getDeployDetail(dbA, local!.id))!.events.map((e) => e.message);

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { listCheckRuns } from "../history/checks";
 import type { Db } from "../history/db";
-import { getDeployDetail, listDeploys } from "../history/deploys";
+import { getDeployDetail } from "../history/deploys";
 import { bumpSampleRepo, type Sandbox } from "../sandbox";
 import type { DeployContext } from "./context";
 import { rerunChecks, startDeploy } from "./deploy";
@@ -140,7 +140,7 @@ describe("the verify phase", () => {
     const files = fs.readdirSync(testbed.dbDir).map((name) => fs.readFileSync(`${testbed.dbDir}/${name}`).toString("latin1"));
     expect(files.length).toBeGreaterThan(0);
     for (const bytes of files) expect(bytes.includes(password)).toBe(false);
-    const exported = JSON.stringify(await Promise.all((await listDeploys(db, { limit: 500 })).map(async (d) => toDeployView((await getDeployDetail(db, d.id))!))));
+    const exported = JSON.stringify(await Promise.all((await db.deploy.findMany({ select: { id: true } })).map(async (d) => toDeployView((await getDeployDetail(db, d.id))!))));
     expect(exported.length).toBeGreaterThan(1000);
     expect(exported.includes(password)).toBe(false);
     expect(logged.join("\n").includes(password)).toBe(false);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseManifest } from "../bundle/manifest";
 import { parseBundleKey } from "../bundle/naming";
 import { InvalidInputError } from "../errors";
-import { listDeploys } from "../history/deploys";
+import { listDeploys } from "../history/list";
 import { bumpSampleRepo, type Sandbox } from "../sandbox";
 import { bundlesPage } from "./bundles";
 import type { DeployContext } from "./context";
@@ -62,10 +62,10 @@ describe("versions from git", () => {
   }, 60_000);
 
   it("refuses a bad version label or an unknown ref before recording anything", async () => {
-    const before = (await listDeploys(testbed.db, { environment: "sandbox" })).length;
+    const before = (await listDeploys(testbed.db, { filters: { environment: "sandbox" } })).deploys.length;
     await expect(startDeploy(ctx, { environment: "sandbox", services: ["audit"], version: "1.2" })).rejects.toThrow(InvalidInputError);
     await expect(startDeploy(ctx, { environment: "sandbox", services: ["audit"], ref: "no-such-tag" })).rejects.toThrow(/has no tag, branch or commit "no-such-tag"/);
-    expect((await listDeploys(testbed.db, { environment: "sandbox" })).length).toBe(before);
+    expect((await listDeploys(testbed.db, { filters: { environment: "sandbox" } })).deploys.length).toBe(before);
     expect(git("worktree", "list").split("\n")).toHaveLength(1);
   });
 });

@@ -138,17 +138,6 @@ export async function getDeployDetail(db: Db, id: string) {
   });
 }
 
-export async function listDeploys(db: Db, options: { environment?: string; limit?: number } = {}) {
-  return db.deploy.findMany({
-    where: options.environment ? { environment: options.environment } : undefined,
-    orderBy: { createdAt: "desc" },
-    take: options.limit ?? 50,
-    // Lists never need the script, the manifest or the live cursor (each can be large).
-    omit: { script: true, manifest: true, liveCursor: true },
-    include: { hostRuns: { select: { instanceId: true, hostName: true, status: true, attempt: true, startedAt: true, finishedAt: true } } },
-  });
-}
-
 /** A deploy of the environment that has not finished (including one waiting for script review). */
 export async function findActiveDeploy(db: Db, environment: string) {
   return db.deploy.findFirst({

@@ -4,7 +4,8 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "./db";
-import { appendOutput, createHostRuns, currentHostRuns, getDeployDetail, insertDeploy, listDeploys, recordEvent, updateHostRun } from "./deploys";
+import { appendOutput, createHostRuns, currentHostRuns, getDeployDetail, insertDeploy, recordEvent, updateHostRun } from "./deploys";
+import { listDeploys } from "./list";
 import { migrateDatabase } from "./migrate";
 
 describe("history database", () => {
@@ -33,7 +34,7 @@ describe("history database", () => {
       expect(detail?.hostRuns[0].finishedAt).toBeInstanceOf(Date);
       // a retry replaces only the host it reran
       expect((await currentHostRuns(db, "d1")).map((r) => [r.hostName, r.attempt])).toEqual([["EC2 a", 2], ["EC2 b", 1]]);
-      expect((await listDeploys(db)).map((d) => d.id)).toEqual(["d1"]);
+      expect((await listDeploys(db)).deploys.map((d) => d.id)).toEqual(["d1"]);
     } finally {
       await db.$disconnect();
     }

@@ -8,7 +8,8 @@ import { isActiveStatus } from "../deploy/status";
 import { describeAwsError } from "../aws/errors";
 import { cachedPing } from "../aws/ping-cache";
 import type { HostPing } from "../aws/ssm";
-import { getDeploy, lastRunPerHost, listDeploys } from "../history/deploys";
+import { getDeploy, lastRunPerHost } from "../history/deploys";
+import { listDeploys } from "../history/list";
 import { getDeployDetailPaged, OUTPUT_PAGE } from "../history/output-pages";
 import { toCheckRunView, toDeployView, toSummaryView, type DeployView, type EnvironmentView, type OverviewView } from "../deploy/views";
 import { suggestNextVersion } from "../bundle/git";
@@ -34,7 +35,7 @@ function markProduction<T extends { environment: string; production?: boolean }>
 
 export async function loadOverview(): Promise<OverviewView> {
   const state = await getDeckhand();
-  const [recent, active] = await Promise.all([listDeploys(state.db, { limit: 20 }).then((rows) => markProduction(rows.map(toSummaryView), state.ctx)), activeDeploys(state.db)]);
+  const [recent, active] = await Promise.all([listDeploys(state.db, { limit: 20 }).then(({ deploys }) => markProduction(deploys.map(toSummaryView), state.ctx)), activeDeploys(state.db)]);
   const sandbox = Boolean(process.env.DECKHAND_SANDBOX_CONTROL_URL);
   if (!state.ctx) return { configFile: state.configFile, configError: state.configError, environments: [], services: [], recent, sandbox };
   const { config } = state.ctx;
@@ -141,7 +142,7 @@ export async function loadDeploy(id: string, { liveLimit = OUTPUT_PAGE }: { live
 
 export async function loadHistory(limit = 200) {
   const state = await getDeckhand();
-  return markProduction((await listDeploys(state.db, { limit })).map(toSummaryView), state.ctx);
+  return markProduction((await listDeploys(state.db, { limit })).deploys.map(toSummaryView), state.ctx);
 }
 
 /** One page of the history page: filters from the URL (validated; a bad one is a message, not a 500). */
