@@ -26,6 +26,7 @@ import { startJsonService } from "../lib/sandbox/awsJson";
 import { SimulatedHost } from "../lib/sandbox/hosts";
 import { LogStore } from "../lib/sandbox/logs";
 import { SsmService } from "../lib/sandbox/ssm";
+import type { Figure } from "./bench/figure";
 import { historyFigures } from "./bench/history";
 import { liveLatencyFigures } from "./bench/live-latency";
 
@@ -35,7 +36,6 @@ const PATHS = ["src", "dist", "public"];
 const REGION = "ap-south-1";
 const MiB = 1024 * 1024;
 
-type Figure = { value: number; unit: string; target?: string; met?: boolean; note?: string };
 
 // ---------------------------------------------------------------------------------------------
 // A reproducible tree: same seed, same bytes, every run and every machine.

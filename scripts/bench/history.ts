@@ -17,8 +17,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { RARE_WORD, seedHistory } from "../seed-history";
+import { percentile, type Figure } from "./figure";
 
-type Figure = { value: number; unit: string; target?: string; met?: boolean; note?: string };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TARGET_MS = 200;
@@ -29,10 +29,6 @@ export interface HistoryBenchOptions {
   port?: number;
   /** Progress lines (default: to stderr). */
   log?: (line: string) => void;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
 function rssMb(pid: number): { rss: number; hwm: number } {
@@ -134,7 +130,7 @@ export async function historyFigures(opts: HistoryBenchOptions = {}): Promise<Re
       afterRound.push(rssMb(panel.pid!).rss);
     }
     for (const [name] of endpoints) {
-      const times = samples.get(name)!.sort((a, b) => a - b);
+      const times = samples.get(name)!;
       const p95 = percentile(times, 95);
       figures[`${name} p50`] = { value: Math.round(percentile(times, 50) * 10) / 10, unit: "ms" };
       figures[`${name} p95`] = { value: Math.round(p95 * 10) / 10, unit: "ms", target: `≤ ${TARGET_MS} ms`, met: p95 <= TARGET_MS, note: `${times.length} calls after 3 warm-up calls` };
@@ -153,7 +149,6 @@ export async function historyFigures(opts: HistoryBenchOptions = {}): Promise<Re
       ]);
       awsTimes.push(performance.now() - started);
     }
-    awsTimes.sort((a, b) => a - b);
     const overview = figures["dashboard (/api/overview) p50"]!.value;
     figures["dashboard: sandbox AWS calls per poll p50"] = {
       value: Math.round(percentile(awsTimes, 50) * 10) / 10,

@@ -18,8 +18,9 @@ import { pathToFileURL } from "node:url";
 import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { chromium } from "@playwright/test";
 import { panelBuildIsStale } from "../panel-build.mjs";
+import { percentile, type Figure } from "./figure";
 
-export type Figure = { value: number; unit: string; target?: string; met?: boolean; note?: string };
+export type { Figure } from "./figure";
 
 export interface LiveLatencyOptions {
   /** Lines each host prints (default 60; two hosts, so twice as many samples). */
@@ -38,12 +39,6 @@ const TICK = /tick (\d+) (\d{13})/;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 /** As scripts/start.mjs: `next build` when the sources are newer than the build. */
 function buildIfStale(log: (m: string) => void) {
