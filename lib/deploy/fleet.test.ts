@@ -229,9 +229,13 @@ describe("many laptops, one fleet", () => {
     ctx.aws = () => ({ ...real, ssm: gated });
     const [throttled, other] = sandbox.hosts;
     gate.gate.throttle = throttled!.instanceId;
+    // The other host runs slow, so the throttled host finishes first and its reads are refused
+    // before the other's Success is due (without this the order of the two finishes is a coin toss).
+    sandbox.setFault(other!.instanceId, "slow", true);
     try {
       bumpSampleRepo(sandbox.repoDir, "gateway", "throttled");
       const id = await startDeploy(ctx, { environment: "sandbox", services: ["gateway"] });
+      await waitFor("a throttled GetCommandInvocation for the first host", async () => gate.gate.throttled, (n) => n > 0);
       const seen = await waitFor(
         "the unthrottled host's Success while the other is throttled",
         () => getDeployDetail(dbA, id),
@@ -251,6 +255,7 @@ describe("many laptops, one fleet", () => {
       for (const r of done.hostRuns) expect(r.finishedAt!.getTime()).toBeLessThanOrEqual(Date.now());
     } finally {
       gate.gate.throttle = null;
+      sandbox.setFault(other!.instanceId, "slow", false);
       await gate.close();
     }
   }, 90_000);
