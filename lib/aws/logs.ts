@@ -1,4 +1,4 @@
-import { FilterLogEventsCommand, type CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { FilterLogEventsCommand, GetLogEventsCommand, type CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { isMissingResource } from "./errors";
 
 /**
@@ -12,6 +12,8 @@ export interface LogCursor {
   newest: number;
   /** [eventId, timestamp] of events taken inside the look-back window. */
   seen: [string, number][];
+  /** Per log stream read with GetLogEvents: the forward token after the last event taken. */
+  streams?: Record<string, string>;
 }
 
 export const LOOK_BACK_MS = 30_000;
@@ -29,7 +31,10 @@ export interface LiveLine {
 export function parseCursor(stored: string | null): LogCursor {
   try {
     const cursor = stored ? (JSON.parse(stored) as Partial<LogCursor>) : {};
-    if (typeof cursor.newest === "number" && Array.isArray(cursor.seen)) return { newest: cursor.newest, seen: cursor.seen.filter((s) => Array.isArray(s) && s.length === 2) };
+    if (typeof cursor.newest === "number" && Array.isArray(cursor.seen)) {
+      const streams = Object.fromEntries(Object.entries(cursor.streams ?? {}).filter(([, token]) => typeof token === "string"));
+      return { newest: cursor.newest, seen: cursor.seen.filter((s) => Array.isArray(s) && s.length === 2), streams };
+    }
   } catch {
     // an unreadable cursor only costs a re-read: the ids below de-duplicate it
   }
@@ -67,9 +72,58 @@ export async function tailCommandOutput(logs: CloudWatchLogsClient, logGroup: st
     // The group or streams appear only once the agent first uploads: nothing to read yet.
     if (!isMissingResource(error)) throw error;
   }
-  const lines = events
-    .sort((a, b) => a.timestamp - b.timestamp)
-    .flatMap((event) => event.text.replace(/\n$/, "").split("\n").map((text) => ({ ...event, text })));
+  const lines = toLines(events);
   const keepFrom = newest - LOOK_BACK_MS;
-  return { lines, cursor: { newest, seen: [...seen.entries()].filter(([, ts]) => ts >= keepFrom) } };
+  return { lines, cursor: { ...cursor, newest, seen: [...seen.entries()].filter(([, ts]) => ts >= keepFrom) } };
+}
+
+/** The agent packs several lines into one event: one LiveLine per line, oldest event first. */
+function toLines(events: LiveLine[]): LiveLine[] {
+  return events.sort((a, b) => a.timestamp - b.timestamp).flatMap((event) => event.text.replace(/\n$/, "").split("\n").map((text) => ({ ...event, text })));
+}
+
+/** The agent's two streams for one host of one command. */
+export function hostStreamNames(commandId: string, instanceId: string): [string, string] {
+  return [`${commandId}/${instanceId}/aws-runShellScript/stdout`, `${commandId}/${instanceId}/aws-runShellScript/stderr`];
+}
+
+/**
+ * Reads the named streams with GetLogEvents from each one's stored forward token: a stream can be read
+ * as soon as the agent uploads to it, where a search (FilterLogEvents) sees the events only seconds
+ * later. One call per stream (in parallel), more only while a stream has more pages. A stream the
+ * agent has not created yet has nothing to read (not an error). Tokens make every event come once;
+ * `withLines` names the streams that brought any.
+ */
+export async function tailStreams(logs: CloudWatchLogsClient, logGroup: string, streamNames: string[], cursor: LogCursor): Promise<{ lines: LiveLine[]; cursor: LogCursor; withLines: string[]; calls: number }> {
+  const tokens = { ...cursor.streams };
+  const withLines: string[] = [];
+  let calls = 0;
+  const perStream = await Promise.all(
+    streamNames.map(async (logStreamName) => {
+      const [, instanceId = "", , streamName = ""] = logStreamName.split("/");
+      const events: LiveLine[] = [];
+      try {
+        for (let pages = 0; pages < MAX_PAGES_PER_READ; pages++) {
+          const sent = tokens[logStreamName];
+          calls++;
+          const page = await logs.send(new GetLogEventsCommand({ logGroupName: logGroup, logStreamName, startFromHead: true, nextToken: sent }));
+          for (const [index, event] of (page.events ?? []).entries()) {
+            events.push({ eventId: `${logStreamName}@${sent ?? "head"}#${index}`, instanceId, stream: streamName === "stderr" ? "stderr" : "stdout", text: event.message ?? "", timestamp: event.timestamp ?? 0 });
+          }
+          if (page.nextForwardToken) tokens[logStreamName] = page.nextForwardToken;
+          // The end of the stream: the same token comes back (or an empty page).
+          if (!page.nextForwardToken || page.nextForwardToken === sent || (page.events ?? []).length === 0) break;
+        }
+      } catch (error) {
+        // The group or the stream appears only once the agent first uploads to it.
+        if (!isMissingResource(error)) throw error;
+      }
+      if (events.length > 0) withLines.push(logStreamName);
+      return events;
+    }),
+  );
+  const events = perStream.flat();
+  const newest = Math.max(cursor.newest, ...events.map((e) => e.timestamp));
+  const lines = toLines(events);
+  return { lines, cursor: { ...cursor, newest, streams: tokens }, withLines, calls };
 }

@@ -32,8 +32,10 @@ export interface SandboxTiming {
   logFlushMs: number;
   healthIntervalMs: number;
   slowMs: number;
-  /** How long after upload a CloudWatch event becomes searchable. */
+  /** How long after upload a CloudWatch event becomes searchable (FilterLogEvents). */
   ingestionDelayMs: number;
+  /** How long after upload it can be read from its own stream (GetLogEvents): shorter than a search, never 0. */
+  streamReadDelayMs: number;
   /** Multiplies AWS's long waits (offline delivery: TimeoutSeconds + executionTimeout). Default: DECKHAND_SANDBOX_TIME_SCALE or 1. */
   timeScale: number;
 }
@@ -89,7 +91,7 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-const DEFAULT_TIMING: Omit<SandboxTiming, "timeScale"> = { pendingMs: 300, invisibleMs: 400, logFlushMs: 1000, healthIntervalMs: 1000, slowMs: 3000, ingestionDelayMs: 1500 };
+const DEFAULT_TIMING: Omit<SandboxTiming, "timeScale"> = { pendingMs: 300, invisibleMs: 400, logFlushMs: 1000, healthIntervalMs: 1000, slowMs: 3000, ingestionDelayMs: 2500, streamReadDelayMs: 300 };
 const DEFAULT_CLOCK_SKEW_MS: Record<string, number> = { "EC2 b": -4000 };
 export const SANDBOX_ACCOUNT_ID = "000000000000";
 /** The log group the generated config names; created at start, as the README's setup has the operator do. */
@@ -189,7 +191,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
 
     // `logs-denied` is the laptop's policy: switched on any host, every Logs call is denied.
-    const logs = new LogStore(region, SANDBOX_ACCOUNT_ID, { ingestionDelayMs: timing.ingestionDelayMs, denied: () => hosts.some((h) => h.faults.has("logs-denied")) });
+    const logs = new LogStore(region, SANDBOX_ACCOUNT_ID, { ingestionDelayMs: timing.ingestionDelayMs, streamReadDelayMs: timing.streamReadDelayMs, denied: () => hosts.some((h) => h.faults.has("logs-denied")) });
     logs.createGroup(SANDBOX_LOG_GROUP);
     ssm = new SsmService({
       region,
@@ -259,7 +261,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         endpoints,
         remoteRepoPath,
         faultCatalog: SANDBOX_FAULTS,
-        timing: { ingestionDelayMs: timing.ingestionDelayMs, timeScale: timing.timeScale },
+        timing: { ingestionDelayMs: timing.ingestionDelayMs, streamReadDelayMs: timing.streamReadDelayMs, timeScale: timing.timeScale },
         ssm: { throttle, throttledResponses },
         alb: { url: albRef.url, targets: albRef.view() },
         hosts: hosts.map((h) => {

@@ -5,8 +5,6 @@ interface LogEvent {
   sequence: number; // group-wide upload order; also the eventId
   timestamp: number; // the sender's clock (a host's clock may be skewed)
   ingestionTime: number;
-  /** Events are searchable only a while after upload, as on CloudWatch. */
-  visibleAt: number;
   message: string;
 }
 
@@ -14,8 +12,14 @@ interface LogEvent {
 export const MAX_EVENT_BYTES = 200_000;
 
 export interface LogStoreOptions {
-  /** How long after upload an event becomes searchable. */
+  /** How long after upload an event becomes searchable (FilterLogEvents, DescribeLogStreams' times). */
   ingestionDelayMs?: number;
+  /**
+   * How long after upload an event can be read from its own stream (GetLogEvents). Reading a stream is
+   * quicker than searching a group on CloudWatch (the console's stream view shows lines while a
+   * search still misses them); never 0 here, so a reader that assumes "at once" is caught.
+   */
+  streamReadDelayMs?: number;
   /** True when the laptop's Logs calls are denied (the `logs-denied` fault). */
   denied?: () => boolean;
 }
@@ -58,16 +62,16 @@ export class LogStore {
       group.streams.set(streamName, stream);
     }
     const now = Date.now();
-    const visibleAt = now + (this.options.ingestionDelayMs ?? 0);
     for (const message of batch(messages)) {
-      stream.events.push({ sequence: group.nextSequence++, timestamp, ingestionTime: now, visibleAt, message });
+      stream.events.push({ sequence: group.nextSequence++, timestamp, ingestionTime: now, message });
     }
   }
 
-  private visible(stream: LogStream): LogEvent[] {
-    const now = Date.now();
-    // Uploads are appended in order with one delay, so the searchable events are a prefix.
-    const end = stream.events.findIndex((e) => e.visibleAt > now);
+  /** Searchable events (ingestionDelayMs after upload), or readable ones for GetLogEvents (streamReadDelayMs). */
+  private visible(stream: LogStream, delayMs = this.options.ingestionDelayMs ?? 0): LogEvent[] {
+    const cutoff = Date.now() - delayMs;
+    // Uploads are appended in order with one delay, so the visible events are a prefix.
+    const end = stream.events.findIndex((e) => e.ingestionTime > cutoff);
     return end === -1 ? stream.events : stream.events.slice(0, end);
   }
 
@@ -125,7 +129,7 @@ export class LogStore {
     const inRange = (e: LogEvent) =>
       (typeof input.startTime !== "number" || e.timestamp >= input.startTime) &&
       (typeof input.endTime !== "number" || e.timestamp < input.endTime);
-    const events = this.visible(stream);
+    const events = this.visible(stream, this.options.streamReadDelayMs ?? this.options.ingestionDelayMs ?? 0);
     let from: number;
     let to: number;
     const token = typeof input.nextToken === "string" ? input.nextToken : undefined;
@@ -133,6 +137,8 @@ export class LogStore {
       const match = /^([fb])\/(\d+)$/.exec(token);
       if (!match) throw new AwsError("InvalidParameterException", "The specified nextToken is invalid.");
       const position = Number(match[2]);
+      // AWS: "If you are using a previous nextForwardToken value as the nextToken in this operation, you must specify true for startFromHead."
+      if (match[1] === "f" && input.startFromHead !== true) throw new AwsError("InvalidParameterException", "startFromHead must be true when nextToken is a nextForwardToken.");
       if (match[1] === "f") {
         from = position;
         to = Math.min(events.length, position + limit);

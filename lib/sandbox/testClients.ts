@@ -8,7 +8,7 @@ import type { Sandbox } from "./index";
 import { signedFetch } from "./tools/sigv4.mjs";
 
 // timeScale 0.002: an offline host's 30 s + 600 s delivery window lasts 1.26 s.
-export const FAST_TIMING = { pendingMs: 100, invisibleMs: 250, logFlushMs: 200, healthIntervalMs: 150, slowMs: 400, ingestionDelayMs: 300, timeScale: 0.002 };
+export const FAST_TIMING = { pendingMs: 100, invisibleMs: 250, logFlushMs: 200, healthIntervalMs: 150, slowMs: 400, ingestionDelayMs: 300, streamReadDelayMs: 100, timeScale: 0.002 };
 
 export function sandboxClients(sandbox: Sandbox, ssmConfig: { maxAttempts?: number; retryMode?: string } = {}) {
   const base = { region: sandbox.region, credentials: sandbox.credentials };

@@ -1,5 +1,6 @@
-// The eager tail against the sandbox's CloudWatch Logs (real SDK, real wire, its ingestion delay):
-// while lines flow the tail is read again within EAGER_TAIL_MS; when quiet it backs off.
+// The eager tail against the sandbox's CloudWatch Logs (real SDK, real wire, its two delays: a stream
+// can be read STREAM_READ_DELAY_MS after upload, searched INGESTION_DELAY_MS after): while lines flow
+// the tail is read again as soon as its call budget allows; when quiet it backs off.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,27 +13,37 @@ import { newSandboxCredentials } from "../../sandbox/auth";
 import { LogStore } from "../../sandbox/logs";
 import type { DeployContext } from "../context";
 import type { Job } from "../job";
-import { EAGER_TAIL_MS, LiveTail, QUIET_TAIL_MS } from "./live-tail";
+import { EAGER_TAIL_MS, LiveTail, COLD_STREAM_MS, QUIET_TAIL_MS, STREAM_TAIL_MAX_HOSTS, TAIL_CALLS_PER_SECOND } from "./live-tail";
 
 const GROUP = "/deckhand/ssm";
 const A = "i-0123456789abcdef0";
-const INGESTION_DELAY_MS = 300;
+const INGESTION_DELAY_MS = 1500;
+const STREAM_READ_DELAY_MS = 150;
 
 let db: Db;
 let dir: string;
 let server: RunningServer;
 let store: LogStore;
-let calls = 0;
+const calls = { GetLogEvents: 0, FilterLogEvents: 0 };
+const readsByStream = new Map<string, number>();
 let logs: CloudWatchLogsClient;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "deckhand-tail-"));
   db = openDatabase(path.join(dir, "history.db"));
-  store = new LogStore("ap-south-1", "000000000000", { ingestionDelayMs: INGESTION_DELAY_MS });
+  store = new LogStore("ap-south-1", "000000000000", { ingestionDelayMs: INGESTION_DELAY_MS, streamReadDelayMs: STREAM_READ_DELAY_MS });
   store.createGroup(GROUP);
   const credentials = newSandboxCredentials();
   const operations = store.operations();
-  const counted = { ...operations, FilterLogEvents: (input: Record<string, unknown>) => (calls++, operations.FilterLogEvents(input)) };
+  const counted = {
+    ...operations,
+    FilterLogEvents: (input: Record<string, unknown>) => (calls.FilterLogEvents++, operations.FilterLogEvents(input)),
+    GetLogEvents: (input: Record<string, unknown>) => {
+      calls.GetLogEvents++;
+      readsByStream.set(String(input.logStreamName), (readsByStream.get(String(input.logStreamName)) ?? 0) + 1);
+      return operations.GetLogEvents(input);
+    },
+  };
   server = await startJsonService({ targetPrefix: "Logs_20140328", operations: counted, credentials });
   logs = new CloudWatchLogsClient({ region: "ap-south-1", endpoint: server.url, credentials });
 });
@@ -44,46 +55,101 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** A deploy with `hosts` host runs on one command; returns what a LiveTail needs. */
+async function tailedDeploy(id: string, hosts: string[]) {
+  await insertDeploy(db, { id, environment: "sandbox", kind: "deploy", services: ["audit"], label: "audit", bundleKey: "k", bundleBucket: "b", createdBy: "me" });
+  await changeStatus(db, id, { from: "queued", to: "sending", message: "sending" });
+  const commandId = `cmd-${id}`;
+  await createHostRuns(db, id, 1, commandId, hosts.map((instanceId, i) => ({ instanceId, name: `EC2 ${i}` })));
+  const runs = hosts.map((instanceId) => ({ id: `${id}-1-${instanceId}`, instanceId, commandId }));
+  const ctx = { db, aws: () => ({ logs }) } as unknown as DeployContext;
+  const job = { deployId: id, environment: { region: "ap-south-1" } } as unknown as Job;
+  return { tail: new LiveTail(ctx, job, GROUP), runs, commandId };
+}
+
+/**
+ * The agent's uploads, about once a second, three lines each, to the first host's stdout while the tail
+ * follows for `forMs`; returns each line's upload time and the rows stored for that host.
+ */
+async function flowingLines(tail: LiveTail, commandId: string, runs: { id: string; instanceId: string; commandId: string }[], forMs: number) {
+  const uploaded = new Map<string, number>();
+  let n = 0;
+  const upload = () => {
+    const batch = [0, 1, 2].map(() => `${commandId} line ${n++}`);
+    for (const text of batch) uploaded.set(text, Date.now());
+    store.append(GROUP, `${commandId}/${runs[0]!.instanceId}/aws-runShellScript/stdout`, [batch.join("\n")]);
+  };
+  upload();
+  const agent = setInterval(upload, 1_000);
+  let stored = 0;
+  try {
+    stored = await tail.follow(forMs, [commandId], runs);
+  } finally {
+    clearInterval(agent);
+  }
+  const rows = await db.outputChunk.findMany({ where: { hostRunId: runs[0]!.id }, orderBy: { id: "asc" } });
+  expect(rows.length).toBe(stored);
+  expect(new Set(rows.map((r) => r.text)).size).toBe(rows.length); // every line once
+  return { uploaded, rows };
+}
+
+/** p95 of (stored − visible) over the rows after the first batch (found by a quiet read). */
+function lagP95(rows: { text: string; at: Date }[], uploaded: Map<string, number>, visibleAfterMs: number) {
+  const lags = rows.slice(3).map((r) => r.at.getTime() - (uploaded.get(r.text)! + visibleAfterMs));
+  lags.sort((a, b) => a - b);
+  return { p95: lags[Math.floor(lags.length * 0.95)]!, lags };
+}
+
 describe("LiveTail.follow", () => {
-  it("reads again quickly while lines flow, backs off when quiet, and stores every line once", async () => {
-    await insertDeploy(db, { id: "tail-1", environment: "sandbox", kind: "deploy", services: ["audit"], label: "audit", bundleKey: "k", bundleBucket: "b", createdBy: "me" });
-    await changeStatus(db, "tail-1", { from: "queued", to: "sending", message: "sending" });
-    await createHostRuns(db, "tail-1", 1, "cmd-tail", [{ instanceId: A, name: "EC2 a" }]);
-    const runs = [{ id: `tail-1-1-${A}`, instanceId: A }];
-    const ctx = { db, aws: () => ({ logs }) } as unknown as DeployContext;
-    const job = { deployId: "tail-1", environment: { region: "ap-south-1" } } as unknown as Job;
-    const tail = new LiveTail(ctx, job, GROUP);
+  it("a small fleet: each host's streams read directly, soon after upload, within the call budget; quiet reads back off", async () => {
+    const hosts = [A, "i-0123456789abcdef1"];
+    const { tail, runs, commandId } = await tailedDeploy("tail-streams", hosts);
 
-    // Quiet: over 3 s, at most one read per QUIET_TAIL_MS.
-    calls = 0;
-    expect(await tail.follow(3_000, ["cmd-tail"], runs)).toBe(0);
-    expect(calls).toBeLessThanOrEqual(Math.ceil(3_000 / QUIET_TAIL_MS));
+    // Quiet, no stream created yet: each missing stream asked for at most once per COLD_STREAM_MS.
+    calls.GetLogEvents = calls.FilterLogEvents = 0;
+    expect(await tail.follow(3_000, [commandId], runs)).toBe(0);
+    expect(calls.FilterLogEvents).toBe(0);
+    expect(calls.GetLogEvents).toBeGreaterThan(0);
+    expect(calls.GetLogEvents).toBeLessThanOrEqual(2 * hosts.length * Math.ceil(3_000 / Math.max(QUIET_TAIL_MS, COLD_STREAM_MS)));
 
-    // Flowing: a batch of lines about once a second, as the agent uploads; each stored soon after CloudWatch
-    // makes it searchable, the gaps between batches included (a read that finds nothing is not "quiet").
-    const uploaded = new Map<string, number>();
-    let n = 0;
-    const upload = () => {
-      const batch = [0, 1, 2].map(() => `line ${n++}`);
-      for (const text of batch) uploaded.set(text, Date.now());
-      store.append(GROUP, `cmd-tail/${A}/aws-runShellScript/stdout`, [batch.join("\n")]);
-    };
-    upload();
-    const agent = setInterval(upload, 1_000);
-    let stored = 0;
-    try {
-      stored = await tail.follow(6_500, ["cmd-tail"], runs);
-    } finally {
-      clearInterval(agent);
-    }
-    const rows = await db.outputChunk.findMany({ where: { hostRunId: runs[0].id }, orderBy: { id: "asc" } });
-    expect(rows.length).toBe(stored);
-    expect(new Set(rows.map((r) => r.text)).size).toBe(rows.length); // de-duplicated
+    calls.GetLogEvents = 0;
+    readsByStream.clear();
+    const started = Date.now();
+    const { uploaded, rows } = await flowingLines(tail, commandId, runs, 6_500);
+    const perSecond = calls.GetLogEvents / ((Date.now() - started) / 1000);
+    expect(perSecond, `${calls.GetLogEvents} GetLogEvents calls`).toBeLessThanOrEqual(TAIL_CALLS_PER_SECOND.GetLogEvents);
+    // The eager reads go to the flowing stream; the quiet ones (never created here) about once per COLD_STREAM_MS.
+    const flowing = readsByStream.get(`${commandId}/${hosts[0]}/aws-runShellScript/stdout`) ?? 0;
+    const quiet = readsByStream.get(`${commandId}/${hosts[1]}/aws-runShellScript/stdout`) ?? 0;
+    expect(quiet).toBeGreaterThan(0);
+    expect(quiet).toBeLessThanOrEqual(Math.ceil(6_500 / (COLD_STREAM_MS - EAGER_TAIL_MS)) + 1);
+    expect(flowing, JSON.stringify(Object.fromEntries(readsByStream))).toBeGreaterThanOrEqual(2 * quiet);
     expect(rows.length).toBeGreaterThanOrEqual(15);
-    // Searchable → stored, after the first batch (found by a quiet read): within one eager interval plus a read's time.
-    const lags = rows.slice(3).map((r) => r.at.getTime() - (uploaded.get(r.text)! + INGESTION_DELAY_MS));
-    lags.sort((a, b) => a - b);
-    const p95 = lags[Math.floor(lags.length * 0.95)];
-    expect(p95, `searchable → stored lags: ${lags.join(", ")} ms`).toBeLessThan(EAGER_TAIL_MS + 250);
+    const { p95, lags } = lagP95(rows, uploaded, STREAM_READ_DELAY_MS);
+    // Readable → stored: within one eager wait (the budget's, for the streams that exist) plus a read's time.
+    const eagerWait = Math.max(EAGER_TAIL_MS, (1000 * 2) / TAIL_CALLS_PER_SECOND.GetLogEvents);
+    expect(p95, `readable → stored lags: ${lags.join(", ")} ms`).toBeLessThan(eagerWait + 250);
+    // Far sooner than a search could have seen them.
+    expect(p95 + STREAM_READ_DELAY_MS).toBeLessThan(INGESTION_DELAY_MS);
+  });
+
+  it(`past ${STREAM_TAIL_MAX_HOSTS} hosts: one FilterLogEvents per read for the whole command, every line once`, async () => {
+    const hosts = Array.from({ length: STREAM_TAIL_MAX_HOSTS + 1 }, (_, i) => `i-0aaaaaaaaaaaaaa${i.toString(16).padStart(2, "0")}`);
+    const { tail, runs, commandId } = await tailedDeploy("tail-search", hosts);
+
+    calls.GetLogEvents = calls.FilterLogEvents = 0;
+    expect(await tail.follow(3_000, [commandId], runs)).toBe(0);
+    expect(calls.GetLogEvents).toBe(0);
+    expect(calls.FilterLogEvents).toBeLessThanOrEqual(Math.ceil(3_000 / QUIET_TAIL_MS));
+
+    calls.FilterLogEvents = 0;
+    const started = Date.now();
+    const { uploaded, rows } = await flowingLines(tail, commandId, runs, 6_500);
+    expect(calls.GetLogEvents).toBe(0);
+    expect(calls.FilterLogEvents / ((Date.now() - started) / 1000)).toBeLessThanOrEqual(TAIL_CALLS_PER_SECOND.FilterLogEvents);
+    expect(rows.length).toBeGreaterThanOrEqual(9);
+    const { p95, lags } = lagP95(rows, uploaded, INGESTION_DELAY_MS);
+    const eagerWait = Math.max(EAGER_TAIL_MS, 1000 / TAIL_CALLS_PER_SECOND.FilterLogEvents);
+    expect(p95, `searchable → stored lags: ${lags.join(", ")} ms`).toBeLessThan(eagerWait + 250);
   });
 });
