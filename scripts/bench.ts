@@ -18,7 +18,8 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
-import { UPLOAD_PART_SIZE, UPLOAD_QUEUE_SIZE, uploadBundle } from "../lib/aws/s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { UPLOAD_PART_SIZE, UPLOAD_QUEUE_SIZE, addObjectMetadata, uploadBundle } from "../lib/aws/s3";
 import { listInvocations, sendScript } from "../lib/aws/ssm";
 import { packBundle } from "../lib/bundle/pack";
 import { newSandboxCredentials, type SandboxCredentials } from "../lib/sandbox/auth";
@@ -386,14 +387,14 @@ async function main(): Promise<void> {
     let packSize = 0;
     for (let round_ = 0; round_ < rounds; round_++) {
       samples.load.push(os.loadavg()[0]);
-      // The runbook: tar czf, then upload the finished file (lib-storage, same settings, same server).
+      // The runbook: tar czf, then upload the finished file (lib-storage's Upload with its defaults, same client, same server).
       const file = path.join(work, "bundle.tar.gz");
       const tar = await timedTarCzf(file, tree);
       const tarSeconds = tar.wall;
       samples.tarCpu.push(tar.cpu);
       tarSize = fs.statSync(file).size;
       const u = performance.now();
-      await uploadBundle(s3, { bucket: server.bucket, key: "bench/baseline.tar.gz", body: fs.createReadStream(file), metadata: {} });
+      await new Upload({ client: s3, params: { Bucket: server.bucket, Key: "bench/baseline.tar.gz", Body: fs.createReadStream(file), ContentType: "application/gzip" } }).done();
       const uploadSeconds = seconds(u);
       samples.tar.push(tarSeconds);
       samples.tarUpload.push(uploadSeconds);
@@ -413,8 +414,9 @@ async function main(): Promise<void> {
 
       t = performance.now();
       const streamed = await packBundle({ repoDir: tree, label: "bench", services: ["bench"], paths: PATHS, replace: [] });
-      await uploadBundle(s3, { bucket: server.bucket, key: "bench/deckhand.tar.gz", body: streamed.stream, metadata: { "content-sha256": streamed.contentSha256 } });
-      await streamed.done;
+      // As the upload phase: the stream, then the tarball's sha256 added by a server-side copy.
+      const etag = await uploadBundle(s3, { bucket: server.bucket, key: "bench/deckhand.tar.gz", body: streamed.stream, metadata: { "content-sha256": streamed.contentSha256 } });
+      await addObjectMetadata(s3, server.bucket, "bench/deckhand.tar.gz", { sha256: (await streamed.done).sha256 }, etag);
       samples.packUpload.push(seconds(t));
       await s3.send(new DeleteObjectCommand({ Bucket: server.bucket, Key: "bench/deckhand.tar.gz" }));
       console.log(

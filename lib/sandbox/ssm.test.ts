@@ -190,6 +190,8 @@ describe("SSM Run Command", () => {
       lines = await readAll();
     }
     expect(lines).toEqual(["line-1", "line-2", "line-3", "last"]);
+    // Readable from its stream is not yet searchable: a search sees the last batch only after the ingestion delay.
+    await sleep(FAST_TIMING.ingestionDelayMs);
 
     const streams = await clients.logs.send(new DescribeLogStreamsCommand({ logGroupName: group, logStreamNamePrefix: `${commandId}/` }));
     expect(streams.logStreams!.map((s) => s.logStreamName)).toEqual([stream.replace(/stdout$/, "stderr"), stream]);
