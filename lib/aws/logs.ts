@@ -94,10 +94,9 @@ export function hostStreamNames(commandId: string, instanceId: string): [string,
  * agent has not created yet has nothing to read (not an error). Tokens make every event come once;
  * `withLines` names the streams that brought any.
  */
-export async function tailStreams(logs: CloudWatchLogsClient, logGroup: string, streamNames: string[], cursor: LogCursor): Promise<{ lines: LiveLine[]; cursor: LogCursor; withLines: string[]; calls: number }> {
+export async function tailStreams(logs: CloudWatchLogsClient, logGroup: string, streamNames: string[], cursor: LogCursor): Promise<{ lines: LiveLine[]; cursor: LogCursor; withLines: string[] }> {
   const tokens = { ...cursor.streams };
   const withLines: string[] = [];
-  let calls = 0;
   const perStream = await Promise.all(
     streamNames.map(async (logStreamName) => {
       const [, instanceId = "", , streamName = ""] = logStreamName.split("/");
@@ -105,7 +104,6 @@ export async function tailStreams(logs: CloudWatchLogsClient, logGroup: string, 
       try {
         for (let pages = 0; pages < MAX_PAGES_PER_READ; pages++) {
           const sent = tokens[logStreamName];
-          calls++;
           const page = await logs.send(new GetLogEventsCommand({ logGroupName: logGroup, logStreamName, startFromHead: true, nextToken: sent }));
           for (const [index, event] of (page.events ?? []).entries()) {
             events.push({ eventId: `${logStreamName}@${sent ?? "head"}#${index}`, instanceId, stream: streamName === "stderr" ? "stderr" : "stdout", text: event.message ?? "", timestamp: event.timestamp ?? 0 });
@@ -125,5 +123,5 @@ export async function tailStreams(logs: CloudWatchLogsClient, logGroup: string, 
   const events = perStream.flat();
   const newest = Math.max(cursor.newest, ...events.map((e) => e.timestamp));
   const lines = toLines(events);
-  return { lines, cursor: { ...cursor, newest, streams: tokens }, withLines, calls };
+  return { lines, cursor: { ...cursor, newest, streams: tokens }, withLines };
 }

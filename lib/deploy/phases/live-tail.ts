@@ -50,8 +50,8 @@ export class LiveTail {
   private stored = new Map<string, number>();
   /** When a read last brought lines: while recent, the next read comes sooner (see follow). */
   private lastLinesAt = 0;
-  /** What the last read cost, which sets how soon the next eager one may come. */
-  private lastRead = { calls: 1, api: "FilterLogEvents" as keyof typeof TAIL_CALLS_PER_SECOND };
+  /** How soon the next eager read may come, set by each read from what it found (see eagerWaitFor). */
+  private eagerWait = EAGER_TAIL_MS;
   /** Per stream read directly: when it was last read and last brought lines (missing: never). */
   private streamReads = new Map<string, { readAt: number; linesAt: number }>();
 
@@ -75,7 +75,7 @@ export class LiveTail {
     for (;;) {
       const left = end - Date.now();
       if (left <= 0) return total;
-      const next = Date.now() - this.lastLinesAt < FLOWING_FOR_MS ? this.eagerWaitMs(commandIds.length) : QUIET_TAIL_MS;
+      const next = Date.now() - this.lastLinesAt < FLOWING_FOR_MS ? this.eagerWait * commandIds.length : QUIET_TAIL_MS;
       if (!this.enabled || next >= left) {
         await sleep(left);
         return total;
@@ -85,9 +85,17 @@ export class LiveTail {
     }
   }
 
-  /** The eager wait: EAGER_TAIL_MS, or longer when the last read's calls would overspend the budget. */
-  private eagerWaitMs(commands: number): number {
-    return Math.max(EAGER_TAIL_MS, Math.ceil((this.lastRead.calls * commands * 1000) / TAIL_CALLS_PER_SECOND[this.lastRead.api]));
+  /**
+   * The eager wait for a command read stream by stream: EAGER_TAIL_MS, or longer when reading every
+   * flowing stream that often (and the cold ones once per COLD_STREAM_MS) would overspend the budget.
+   */
+  private eagerWaitFor(commandId: string, hosts: string[]): number {
+    const now = Date.now();
+    const streams = hosts.flatMap((instanceId) => hostStreamNames(commandId, instanceId));
+    const flowing = streams.filter((name) => now - (this.streamReads.get(name)?.linesAt ?? -Infinity) < FLOWING_FOR_MS).length;
+    // Cold streams take about one call each per COLD_STREAM_MS; the flowing ones share what is left.
+    const left = Math.max(1, TAIL_CALLS_PER_SECOND.GetLogEvents - ((streams.length - flowing) * 1000) / COLD_STREAM_MS);
+    return Math.max(EAGER_TAIL_MS, Math.ceil((flowing * 1000) / left));
   }
 
   /** The streams due now: the flowing ones, and the cold or missing ones once per COLD_STREAM_MS (all when draining). */
@@ -124,11 +132,11 @@ export class LiveTail {
           const linesAt = read.withLines.includes(name) ? now : (this.streamReads.get(name)?.linesAt ?? -Infinity);
           this.streamReads.set(name, { readAt: now, linesAt });
         }
-        this.lastRead = { calls: read.calls, api: "GetLogEvents" };
+        this.eagerWait = this.eagerWaitFor(commandId, hosts);
         result = read;
       } else {
         result = await tailCommandOutput(logs, this.logGroup!, commandId, cursor);
-        this.lastRead = { calls: 1, api: "FilterLogEvents" };
+        this.eagerWait = Math.max(EAGER_TAIL_MS, Math.ceil(1000 / TAIL_CALLS_PER_SECOND.FilterLogEvents));
       }
       const byInstance = new Map(runs.map((run) => [run.instanceId, run.id]));
       await appendOutput(ctx.db, this.withinCap(result.lines.flatMap((line) => (byInstance.has(line.instanceId) ? [{ hostRunId: byInstance.get(line.instanceId)!, stream: line.stream, text: line.text }] : []))));
