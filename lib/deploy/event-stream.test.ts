@@ -145,12 +145,16 @@ describe("output pages", () => {
     const texts: string[] = run.chunks.map((c) => c.text);
     let before: number | null = run.chunks[0].id;
     for (;;) {
-      const page = await outputPageBefore(db, a, before, 1_000);
+      const page: { chunks: { id: number; text: string }[]; hasOlder: boolean } | null = await outputPageBefore(db, "pages-before", a, before, 1_000);
+      if (!page) throw new Error(`no page for host run ${a} of pages-before`);
       texts.unshift(...page.chunks.map((c) => c.text));
       if (!page.hasOlder) break;
       before = page.chunks[0].id;
     }
     expect(texts).toEqual(Array.from({ length: 2_500 }, (_, i) => `line ${i}`));
+    // Another deploy's id with this host run: nothing, not its output.
+    await runningDeploy("pages-other");
+    expect(await outputPageBefore(db, "pages-other", a, null, 1_000)).toBeNull();
   });
 });
 

@@ -39,10 +39,13 @@ export async function getDeployDetailPaged(db: Db, id: string, liveLimit = OUTPU
 }
 
 /**
- * One page of a host run's output chunks before chunk id `before` (or the newest), oldest first,
- * and whether older ones remain. Uses the (hostRunId, id) index: cost is the page, not the run.
+ * One page of a deploy's host run's output chunks before chunk id `before` (or the newest), oldest
+ * first, and whether older ones remain; null when the deploy has no such host run (a page never reads
+ * another deploy's output). Uses the (hostRunId, id) index: cost is the page, not the run.
  */
-export async function outputPageBefore(db: Db, hostRunId: string, before: number | null, limit: number): Promise<{ chunks: ChunkRow[]; hasOlder: boolean }> {
+export async function outputPageBefore(db: Db, deployId: string, hostRunId: string, before: number | null, limit: number): Promise<{ chunks: ChunkRow[]; hasOlder: boolean } | null> {
+  const run = await db.hostRun.findFirst({ where: { id: hostRunId, deployId }, select: { id: true } });
+  if (!run) return null;
   const take = Math.max(1, Math.min(limit, OUTPUT_PAGE_MAX));
   const rows = await db.outputChunk.findMany({
     where: { hostRunId, ...(before !== null ? { id: { lt: before } } : {}) },

@@ -15,10 +15,9 @@ export async function GET(request: Request, { params }: { params: Promise<{ id: 
     const query = parseOutputPageQuery(new URL(request.url).searchParams);
     if (!query.ok) throw new InvalidInputError(query.error);
     const { db } = await getDeckhand();
-    // The host run must belong to this deploy: a page never reads another deploy's output.
-    const run = await db.hostRun.findFirst({ where: { id: query.value.hostRun, deployId: id.value }, select: { id: true } });
-    if (!run) throw new NotFoundError(`Deploy ${id.value} has no host run ${query.value.hostRun}.`);
-    const page = await outputPageBefore(db, run.id, query.value.before, query.value.limit);
-    return { hostRunId: run.id, hasOlder: page.hasOlder, chunks: page.chunks.map((c) => ({ id: c.id, stream: c.stream, text: c.text, at: c.at.toISOString() })) };
+    const { hostRun, before, limit } = query.value;
+    const page = await outputPageBefore(db, id.value, hostRun, before, limit);
+    if (!page) throw new NotFoundError(`Deploy ${id.value} has no host run ${hostRun}.`);
+    return { hostRunId: hostRun, hasOlder: page.hasOlder, chunks: page.chunks.map((c) => ({ id: c.id, stream: c.stream, text: c.text, at: c.at.toISOString() })) };
   }, "loading output");
 }
