@@ -82,6 +82,9 @@ function toLines(events: LiveLine[]): LiveLine[] {
   return events.sort((a, b) => a.timestamp - b.timestamp).flatMap((event) => event.text.replace(/\n$/, "").split("\n").map((text) => ({ ...event, text })));
 }
 
+/** Events per GetLogEvents page (each up to ~200 KB from the agent): a read is bounded, a full page reads on. */
+export const STREAM_PAGE_EVENTS = 500;
+
 /** The agent's two streams for one host of one command. */
 export function hostStreamNames(commandId: string, instanceId: string): [string, string] {
   return [`${commandId}/${instanceId}/aws-runShellScript/stdout`, `${commandId}/${instanceId}/aws-runShellScript/stderr`];
@@ -90,7 +93,7 @@ export function hostStreamNames(commandId: string, instanceId: string): [string,
 /**
  * Reads the named streams with GetLogEvents from each one's stored forward token: a stream can be read
  * as soon as the agent uploads to it, where a search (FilterLogEvents) sees the events only seconds
- * later. One call per stream (in parallel), more only while a stream has more pages. A stream the
+ * later. One call per stream (in parallel), more only after a full page. A stream the
  * agent has not created yet has nothing to read (not an error). Tokens make every event come once;
  * `withLines` names the streams that brought any.
  */
@@ -104,13 +107,13 @@ export async function tailStreams(logs: CloudWatchLogsClient, logGroup: string, 
       try {
         for (let pages = 0; pages < MAX_PAGES_PER_READ; pages++) {
           const sent = tokens[logStreamName];
-          const page = await logs.send(new GetLogEventsCommand({ logGroupName: logGroup, logStreamName, startFromHead: true, nextToken: sent }));
+          const page = await logs.send(new GetLogEventsCommand({ logGroupName: logGroup, logStreamName, startFromHead: true, nextToken: sent, limit: STREAM_PAGE_EVENTS }));
           for (const [index, event] of (page.events ?? []).entries()) {
             events.push({ eventId: `${logStreamName}@${sent ?? "head"}#${index}`, instanceId, stream: streamName === "stderr" ? "stderr" : "stdout", text: event.message ?? "", timestamp: event.timestamp ?? 0 });
           }
           if (page.nextForwardToken) tokens[logStreamName] = page.nextForwardToken;
-          // The end of the stream: the same token comes back (or an empty page).
-          if (!page.nextForwardToken || page.nextForwardToken === sent || (page.events ?? []).length === 0) break;
+          // Only a full page asks again at once: anything less is the end for now (one call per read).
+          if (!page.nextForwardToken || page.nextForwardToken === sent || (page.events ?? []).length < STREAM_PAGE_EVENTS) break;
         }
       } catch (error) {
         // The group or the stream appears only once the agent first uploads to it.

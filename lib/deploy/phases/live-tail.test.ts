@@ -11,6 +11,7 @@ import { changeStatus, createHostRuns, insertDeploy } from "../../history/deploy
 import { startJsonService, type RunningServer } from "../../sandbox/awsJson";
 import { newSandboxCredentials } from "../../sandbox/auth";
 import { LogStore } from "../../sandbox/logs";
+import { parseCursor, STREAM_PAGE_EVENTS, tailStreams } from "../../aws/logs";
 import type { DeployContext } from "../context";
 import type { Job } from "../job";
 import { EAGER_TAIL_MS, LiveTail, COLD_STREAM_MS, QUIET_TAIL_MS, STREAM_TAIL_MAX_HOSTS, TAIL_CALLS_PER_SECOND } from "./live-tail";
@@ -99,6 +100,33 @@ function lagP95(rows: { text: string; at: Date }[], uploaded: Map<string, number
   lags.sort((a, b) => a - b);
   return { p95: lags[Math.floor(lags.length * 0.95)]!, lags };
 }
+
+describe("tailStreams", () => {
+  it("one GetLogEvents per stream while the stream has less than a page; a full page reads on; each line once", async () => {
+    const stream = `cmd-pages/${A}/aws-runShellScript/stdout`;
+    store.append(GROUP, stream, ["a\nb"]);
+    store.append(GROUP, stream, ["c"]);
+    await new Promise((resolve) => setTimeout(resolve, STREAM_READ_DELAY_MS + 100));
+    calls.GetLogEvents = 0;
+    const first = await tailStreams(logs, GROUP, [stream], parseCursor(null));
+    expect(calls.GetLogEvents).toBe(1);
+    expect(first.lines.map((l) => l.text)).toEqual(["a", "b", "c"]);
+    expect(first.withLines).toEqual([stream]);
+
+    // More than a page at once (one line per event here): read on until the rest, nothing twice.
+    for (let i = 0; i < STREAM_PAGE_EVENTS + 20; i++) store.append(GROUP, stream, [`n${i}`]);
+    await new Promise((resolve) => setTimeout(resolve, STREAM_READ_DELAY_MS + 100));
+    calls.GetLogEvents = 0;
+    const second = await tailStreams(logs, GROUP, [stream], first.cursor);
+    expect(calls.GetLogEvents).toBe(2);
+    expect(second.lines.map((l) => l.text)).toEqual(Array.from({ length: STREAM_PAGE_EVENTS + 20 }, (_, i) => `n${i}`));
+    calls.GetLogEvents = 0;
+    const third = await tailStreams(logs, GROUP, [stream, `cmd-pages/${A}/aws-runShellScript/stderr`], second.cursor);
+    expect(third.lines).toEqual([]);
+    expect(third.withLines).toEqual([]);
+    expect(calls.GetLogEvents).toBe(2); // one per stream; the never-created stderr is not an error
+  });
+});
 
 describe("LiveTail.follow", () => {
   it("a small fleet: each host's streams read directly, soon after upload, within the call budget; quiet reads back off", async () => {
